@@ -1,0 +1,110 @@
+//! Challenges: what each verification type shows, what it keeps secret, and how an answer
+//! is judged against the secret. Pure and synchronous — no I/O, no HTTP.
+//!
+//! Each type lives in its own module behind three enums: [`Presentation`] (sent to the
+//! widget), [`Secret`] (kept in the cycle record) and [`Answer`] (sent back). Adding a type
+//! means adding a variant to each and a module; nothing else in the cycle changes.
+
+pub mod one_click;
+pub mod slider;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::VerificationType;
+use crate::risk::Finding;
+
+/// What the widget needs to render the challenge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Presentation {
+    Slider,
+    OneClick,
+    /// No-CAPTCHA's silent step: nothing to show, the widget reports its environment.
+    Silent,
+}
+
+/// What the server keeps to judge the answer (e.g. a jigsaw gap's position).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Secret {
+    Slider,
+    OneClick,
+    Silent,
+}
+
+/// A timed pointer sample: x and y in CSS pixels relative to the control, t in milliseconds
+/// since the challenge was rendered.
+pub type Point = [f64; 3];
+
+/// The input device that produced an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pointer {
+    Mouse,
+    Touch,
+    Pen,
+    Keyboard,
+}
+
+/// What the widget reports about its environment (examined by the risk layer).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Environment {
+    pub webdriver: bool,
+    pub lang: String,
+    pub screen: Vec<f64>,
+    pub touch: f64,
+}
+
+/// A client's answer, tagged by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Answer {
+    Slider(slider::SliderAnswer),
+    OneClick(one_click::OneClickAnswer),
+    Silent {
+        #[serde(default)]
+        env: Environment,
+    },
+}
+
+/// The judgement of one answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass,
+    /// The answer is wrong (F015); the findings say why.
+    Wrong(Vec<Finding>),
+    /// The answer is malformed or inconsistent with the protocol (F017).
+    Anomaly(Vec<Finding>),
+    /// The input was produced by a script (F024).
+    Scripted(Vec<Finding>),
+}
+
+/// A type this build cannot serve yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("verification type {0} is not available in this build")]
+pub struct Unavailable(pub VerificationType);
+
+/// Make a fresh challenge of `kind`.
+pub fn generate(kind: VerificationType) -> Result<(Presentation, Secret), Unavailable> {
+    match kind {
+        VerificationType::Slider => Ok((Presentation::Slider, Secret::Slider)),
+        VerificationType::OneClick => Ok((Presentation::OneClick, Secret::OneClick)),
+        other => Err(Unavailable(other)),
+    }
+}
+
+/// The silent step of No-CAPTCHA.
+pub fn silent() -> (Presentation, Secret) {
+    (Presentation::Silent, Secret::Silent)
+}
+
+/// Judge `answer` against `secret`.
+pub fn check(secret: &Secret, answer: &Answer) -> Verdict {
+    match (secret, answer) {
+        (Secret::Slider, Answer::Slider(a)) => slider::check(a),
+        (Secret::OneClick, Answer::OneClick(a)) => one_click::check(a),
+        (Secret::Silent, Answer::Silent { .. }) => Verdict::Pass,
+        _ => Verdict::Anomaly(vec![Finding::KindMismatch]),
+    }
+}

@@ -1,0 +1,437 @@
+//! The verification cycle (SPEC §2, §4): init → challenge → answer (retries allowed) → pass
+//! token → one server-side verification. This is the domain service behind the widget API
+//! and the server verification API; it knows stores and tokens, not HTTP.
+//!
+//! Rules enforced here: an init record lives 20 minutes; each answer must carry the cycle's
+//! nonce and the next attempt number (anything else is a forged or replayed request, F017);
+//! a scripted answer burns the cycle; a pass token verifies once, within 90 seconds, only for
+//! its tenant and scene; a scene in test mode skips the checks and yields its preset.
+
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::challenge::{self, Answer, Presentation, Secret, Verdict};
+use crate::clock::Clock;
+use crate::codes::VerifyCode;
+use crate::crypto::{MasterKey, ct_eq};
+use crate::ids;
+use crate::model::{Scene, SceneStatus, TestPreset, VerificationType};
+use crate::risk::Finding;
+use crate::store::{StoreError, Stores};
+use crate::token::{Keyring, KeyringExport, PassClaims, VerifyParam};
+
+/// How long an init record lives.
+pub const INIT_TTL_MS: i64 = 20 * 60 * 1000;
+/// How long after the pass the business backend may verify the token.
+pub const TOKEN_WINDOW_MS: i64 = 90 * 1000;
+
+/// Where a cycle stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CycleState {
+    Pending,
+    Passed,
+    /// No answers accepted any more: retries used up, or the cycle was burnt.
+    Closed,
+}
+
+/// One verification cycle, as kept in the hot store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cycle {
+    pub certify_id: String,
+    pub tenant_id: String,
+    pub scene_id: String,
+    /// The scene's type at init.
+    pub scene_kind: VerificationType,
+    /// The type currently shown (differs for No-CAPTCHA once escalated).
+    pub kind: VerificationType,
+    /// For No-CAPTCHA: the challenge shown when the silent check does not pass.
+    pub secondary_kind: Option<VerificationType>,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub nonce: String,
+    pub attempts: u8,
+    pub max_attempts: u8,
+    pub state: CycleState,
+    pub secret: Secret,
+    pub test_preset: Option<TestPreset>,
+    pub page_url: String,
+    pub client_ip: String,
+    pub device_token: String,
+}
+
+/// A failure of a cycle step with a verdict code, or an internal fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error("{0}: {1}")]
+    Code(VerifyCode, &'static str),
+    #[error(transparent)]
+    Unavailable(#[from] challenge::Unavailable),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the widget sends to start a cycle.
+#[derive(Debug, Clone)]
+pub struct InitInput {
+    pub scene_id: String,
+    pub prefix: Option<String>,
+    pub page_url: String,
+    pub client_ip: String,
+    pub device_token: Option<String>,
+}
+
+/// What the widget gets back.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitOutput {
+    pub certify_id: String,
+    pub scene_id: String,
+    #[serde(rename = "type")]
+    pub kind: VerificationType,
+    pub nonce: String,
+    pub attempt: u8,
+    pub max_attempts: u8,
+    pub expires_in: i64,
+    pub challenge: Presentation,
+    pub device_token: String,
+    pub language: String,
+    pub custom_text: std::collections::BTreeMap<String, String>,
+}
+
+/// One answer from the widget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerInput {
+    pub certify_id: String,
+    pub nonce: String,
+    pub attempt: u32,
+    pub answer: Answer,
+}
+
+/// The outcome of an answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerOutput {
+    pub passed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<VerifyCode>,
+    /// Whether another answer to the same cycle is accepted.
+    pub retry: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captcha_verify_param: Option<String>,
+    /// No-CAPTCHA escalated: render this challenge next, in the same cycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secondary: Option<Presentation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Finding>,
+}
+
+impl AnswerOutput {
+    fn failed(code: VerifyCode, retry: bool, reasons: Vec<Finding>) -> Self {
+        Self { passed: false, code: Some(code), retry, captcha_verify_param: None, secondary: None, reasons }
+    }
+}
+
+/// The verdict of a server verification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerVerdict {
+    pub code: VerifyCode,
+    pub certify_id: Option<String>,
+}
+
+impl ServerVerdict {
+    fn code(code: VerifyCode) -> Self {
+        Self { code, certify_id: None }
+    }
+}
+
+/// The cycle service shared by all request handlers.
+#[derive(Clone)]
+pub struct CycleService {
+    stores: Stores,
+    clock: Clock,
+    keyring: Arc<RwLock<Keyring>>,
+    master: MasterKey,
+}
+
+const KEYRING_META: &str = "token-keys";
+
+impl CycleService {
+    /// Load the token keyring from the config store (creating it on first start).
+    pub async fn new(stores: Stores, clock: Clock, master: MasterKey) -> Result<Self, anyhow::Error> {
+        let keyring = match stores.config.meta(KEYRING_META).await? {
+            Some(sealed) => {
+                let plain = master
+                    .open(KEYRING_META, &sealed)
+                    .map_err(|_| anyhow::anyhow!("token keys cannot be opened: wrong master key for this data directory?"))?;
+                let export: KeyringExport = serde_json::from_slice(&plain)?;
+                Keyring::import(&export).ok_or_else(|| anyhow::anyhow!("stored token keys are invalid"))?
+            }
+            None => {
+                let ring = Keyring::generate();
+                let plain = serde_json::to_vec(&ring.export())?;
+                stores.config.put_meta(KEYRING_META, &master.seal(KEYRING_META, &plain)).await?;
+                ring
+            }
+        };
+        Ok(Self { stores, clock, keyring: Arc::new(RwLock::new(keyring)), master })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Make a new signing key current; tokens sealed with older keys keep verifying.
+    pub async fn rotate_token_key(&self) -> Result<u32, StoreError> {
+        let (id, plain) = {
+            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            let mut next = ring.clone();
+            let id = next.rotate();
+            let plain = serde_json::to_vec(&next.export()).expect("serializes");
+            *ring = next;
+            (id, plain)
+        };
+        self.stores.config.put_meta(KEYRING_META, &self.master.seal(KEYRING_META, &plain)).await?;
+        Ok(id)
+    }
+
+    /// Start a cycle for a scene.
+    pub async fn init(&self, input: InitInput) -> Result<InitOutput, CycleError> {
+        if !ids::looks_like_scene_id(&input.scene_id) {
+            return Err(CycleError::Code(VerifyCode::F005, "scene id is invalid"));
+        }
+        let scene = self
+            .stores
+            .config
+            .scene(&input.scene_id)
+            .await?
+            .ok_or(CycleError::Code(VerifyCode::F005, "scene id is invalid"))?;
+        if let Some(prefix) = input.prefix.as_deref().filter(|p| !p.is_empty()) {
+            let tenant = self.stores.config.tenant(&scene.tenant_id).await?;
+            if tenant.is_none_or(|t| t.prefix != prefix) {
+                return Err(CycleError::Code(VerifyCode::F005, "scene does not belong to this prefix"));
+            }
+        }
+        if !scene.allows_page(&input.page_url) {
+            return Err(CycleError::Code(VerifyCode::F016, "page URL is not allowed for this scene"));
+        }
+        let test_preset = (scene.status == SceneStatus::Test).then_some(scene.test_preset);
+        let (kind, (presentation, secret)) = first_step(&scene, test_preset)?;
+        let now = self.clock.now_ms();
+        let device_token = input
+            .device_token
+            .filter(|d| (8..=64).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .unwrap_or_else(|| ids::nonce(16));
+        let cycle = Cycle {
+            certify_id: ids::certify_id(),
+            tenant_id: scene.tenant_id.clone(),
+            scene_id: scene.id.clone(),
+            scene_kind: scene.kind,
+            kind,
+            secondary_kind: scene.secondary_type,
+            created_at_ms: now,
+            expires_at_ms: now + INIT_TTL_MS,
+            nonce: ids::nonce(18),
+            attempts: 0,
+            max_attempts: scene.policy.max_attempts + u8::from(presentation == Presentation::Silent),
+            state: CycleState::Pending,
+            secret,
+            test_preset,
+            page_url: input.page_url.chars().take(1024).collect(),
+            client_ip: input.client_ip,
+            device_token: device_token.clone(),
+        };
+        self.stores.hot.insert_cycle(&cycle).await?;
+        Ok(InitOutput {
+            certify_id: cycle.certify_id,
+            scene_id: scene.id,
+            kind,
+            nonce: cycle.nonce,
+            attempt: 0,
+            max_attempts: cycle.max_attempts,
+            expires_in: INIT_TTL_MS / 1000,
+            challenge: presentation,
+            device_token,
+            language: scene.language,
+            custom_text: scene.custom_text,
+        })
+    }
+
+    /// Judge one answer.
+    pub async fn answer(&self, input: AnswerInput) -> Result<AnswerOutput, CycleError> {
+        let now = self.clock.now_ms();
+        if input.certify_id.len() > 64 {
+            return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![Finding::Malformed]));
+        }
+        let Some((mut cycle, version)) = self.stores.hot.cycle(&input.certify_id, now).await? else {
+            return Ok(AnswerOutput::failed(VerifyCode::F014, false, vec![]));
+        };
+        match cycle.state {
+            CycleState::Pending => {}
+            CycleState::Passed => return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![])),
+            CycleState::Closed => return Ok(AnswerOutput::failed(VerifyCode::F015, false, vec![])),
+        }
+        let expected_attempt = u32::from(cycle.attempts) + 1;
+        if !ct_eq(input.nonce.as_bytes(), cycle.nonce.as_bytes()) || input.attempt != expected_attempt {
+            // A replayed or forged request: burn the cycle so a captured one is worth nothing.
+            cycle.state = CycleState::Closed;
+            self.stores.hot.replace_cycle(&cycle, version).await?;
+            return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![]));
+        }
+        cycle.attempts += 1;
+        let verdict = match cycle.test_preset {
+            // Test mode skips every check but the protocol's.
+            Some(_) if challenge::check(&cycle.secret, &input.answer) != Verdict::Anomaly(vec![Finding::KindMismatch]) => {
+                Verdict::Pass
+            }
+            _ => challenge::check(&cycle.secret, &input.answer),
+        };
+        let out = match verdict {
+            Verdict::Pass if cycle.secret == Secret::Silent && cycle.test_preset != Some(TestPreset::SilentPass) => {
+                // No-CAPTCHA escalates to its secondary challenge. Until the risk engine lands,
+                // the silent step is never trusted on its own in production.
+                let secondary = cycle.secondary_kind.unwrap_or(VerificationType::Slider);
+                let (presentation, secret) = challenge::generate(secondary)?;
+                cycle.kind = secondary;
+                cycle.secret = secret;
+                AnswerOutput {
+                    passed: false,
+                    code: None,
+                    retry: true,
+                    captcha_verify_param: None,
+                    secondary: Some(presentation),
+                    reasons: vec![],
+                }
+            }
+            Verdict::Pass => {
+                cycle.state = CycleState::Passed;
+                let claims = PassClaims {
+                    tenant_id: cycle.tenant_id.clone(),
+                    scene_id: cycle.scene_id.clone(),
+                    certify_id: cycle.certify_id.clone(),
+                    passed_at_ms: now,
+                    kind: cycle.kind,
+                    test_preset: cycle.test_preset,
+                };
+                let sealed = self.keyring.read().unwrap_or_else(|p| p.into_inner()).seal(&claims);
+                let param = VerifyParam {
+                    scene_id: cycle.scene_id.clone(),
+                    certify_id: cycle.certify_id.clone(),
+                    security_token: sealed,
+                };
+                AnswerOutput {
+                    passed: true,
+                    code: None,
+                    retry: false,
+                    captcha_verify_param: Some(param.encode()),
+                    secondary: None,
+                    reasons: vec![],
+                }
+            }
+            Verdict::Wrong(reasons) => {
+                let retry = cycle.attempts < cycle.max_attempts;
+                if !retry {
+                    cycle.state = CycleState::Closed;
+                }
+                AnswerOutput::failed(VerifyCode::F015, retry, reasons)
+            }
+            Verdict::Scripted(reasons) => {
+                cycle.state = CycleState::Closed;
+                AnswerOutput::failed(VerifyCode::F024, false, reasons)
+            }
+            Verdict::Anomaly(reasons) => {
+                cycle.state = CycleState::Closed;
+                AnswerOutput::failed(VerifyCode::F017, false, reasons)
+            }
+        };
+        if !self.stores.hot.replace_cycle(&cycle, version).await? {
+            // A concurrent answer to the same cycle won the race: this one is a duplicate.
+            return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![]));
+        }
+        Ok(out)
+    }
+
+    /// Server-side verification of a `captchaVerifyParam` by a tenant's backend.
+    /// `scene_id` is the scene the backend expects, when it names one.
+    pub async fn server_verify(
+        &self,
+        tenant_id: &str,
+        scene_id: Option<&str>,
+        param: &str,
+    ) -> Result<ServerVerdict, StoreError> {
+        if param.trim().is_empty() {
+            return Ok(ServerVerdict::code(VerifyCode::F002));
+        }
+        let Some(sealed) = VerifyParam::sealed_part(param) else {
+            return Ok(ServerVerdict::code(VerifyCode::F003));
+        };
+        let opened = self.keyring.read().unwrap_or_else(|p| p.into_inner()).open(&sealed);
+        let Ok(claims) = opened else {
+            return Ok(ServerVerdict::code(VerifyCode::F003));
+        };
+        if !ct_eq(claims.tenant_id.as_bytes(), tenant_id.as_bytes()) {
+            // Another tenant's token is, for this caller, not a token at all.
+            return Ok(ServerVerdict::code(VerifyCode::F003));
+        }
+        let verdict = |code| ServerVerdict { code, certify_id: Some(claims.certify_id.clone()) };
+        if let Some(expected) = scene_id.filter(|s| !s.is_empty()) {
+            let known = ids::looks_like_scene_id(expected)
+                && self.stores.config.scene(expected).await?.is_some_and(|s| s.tenant_id == tenant_id);
+            if !known {
+                return Ok(verdict(VerifyCode::F005));
+            }
+            if expected != claims.scene_id {
+                return Ok(verdict(VerifyCode::F012));
+            }
+        }
+        let Some(scene) = self.stores.config.scene(&claims.scene_id).await? else {
+            return Ok(verdict(VerifyCode::F005));
+        };
+        if let Some(preset) = claims.test_preset.filter(|_| scene.status == SceneStatus::Test) {
+            return Ok(verdict(if preset.passes() { VerifyCode::T005 } else { VerifyCode::F004 }));
+        }
+        let now = self.clock.now_ms();
+        if now - claims.passed_at_ms > TOKEN_WINDOW_MS {
+            return Ok(verdict(VerifyCode::F019));
+        }
+        let first = self
+            .stores
+            .hot
+            .first_use("pass-token", &claims.certify_id, claims.passed_at_ms + TOKEN_WINDOW_MS + 60_000, now)
+            .await?;
+        if !first {
+            return Ok(verdict(VerifyCode::F008));
+        }
+        if let Some(preset) = claims.test_preset {
+            // Passed in test mode, but the scene has since gone to production: honour the
+            // preset that was in force at the pass rather than a check that never ran.
+            return Ok(verdict(if preset.passes() { VerifyCode::T005 } else { VerifyCode::F004 }));
+        }
+        Ok(verdict(VerifyCode::T001))
+    }
+
+    /// Drop expired cycles and marks; run periodically.
+    pub async fn purge(&self) -> Result<u64, StoreError> {
+        self.stores.hot.purge_expired(self.clock.now_ms()).await
+    }
+}
+
+/// The first step a scene shows: its type, or for No-CAPTCHA the silent check (or, under a
+/// test preset that fails silently, the secondary challenge straight away).
+fn first_step(
+    scene: &Scene,
+    test_preset: Option<TestPreset>,
+) -> Result<(VerificationType, (Presentation, Secret)), challenge::Unavailable> {
+    if scene.kind != VerificationType::NoCaptcha {
+        return Ok((scene.kind, challenge::generate(scene.kind)?));
+    }
+    let secondary = scene.secondary_type.unwrap_or(VerificationType::Slider);
+    match test_preset {
+        Some(TestPreset::SilentFailSecondaryPass | TestPreset::SilentFailSecondaryFail) => {
+            Ok((secondary, challenge::generate(secondary)?))
+        }
+        _ => Ok((VerificationType::NoCaptcha, challenge::silent())),
+    }
+}

@@ -1,0 +1,369 @@
+//! The admin API under `/admin/v1`: tenants, access keys, scenes, admin tokens, token-key
+//! rotation, and the OpenAPI document. Bearer-token auth; `admin` may write, `viewer` may
+//! only read. No CORS: the admin API is not for other origins.
+
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::{ApiError, ApiJson};
+use crate::codes::VerifyCode;
+use crate::crypto::token_hash;
+use crate::ids;
+use crate::model::{AccessKey, AdminToken, Role, Scene, ScenePatch, SceneSpec, Tenant, ValidationError};
+
+/// The OpenAPI document of every HTTP API the binary serves.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/openapi.json", get(openapi))
+        .route("/admin/v1/codes", get(codes))
+        .route("/admin/v1/tenants", get(list_tenants).post(create_tenant))
+        .route("/admin/v1/tenants/{id}", get(get_tenant).patch(patch_tenant).delete(delete_tenant))
+        .route("/admin/v1/tenants/{id}/access-keys", get(list_keys).post(create_key))
+        .route("/admin/v1/access-keys/{id}", get(get_key).patch(patch_key).delete(delete_key))
+        .route("/admin/v1/scenes", get(list_scenes).post(create_scene))
+        .route("/admin/v1/scenes/{id}", get(get_scene).patch(patch_scene).delete(delete_scene))
+        .route("/admin/v1/admin-tokens", post(create_admin_token))
+        .route("/admin/v1/token-keys/rotate", post(rotate_token_key))
+}
+
+/// A caller holding any valid admin token.
+pub struct Viewer(pub Role);
+
+/// A caller holding an admin token with the `admin` role.
+pub struct Admin;
+
+impl<S> FromRequestParts<S> for Viewer
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(unauthorized)?;
+        let found = state.stores.config.admin_token(&token_hash(token)).await?;
+        found.map(|t| Viewer(t.role)).ok_or_else(unauthorized)
+    }
+}
+
+impl<S> FromRequestParts<S> for Admin
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Viewer::from_request_parts(parts, state).await?.0 {
+            Role::Admin => Ok(Admin),
+            Role::Viewer => Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "this token may only read")),
+        }
+    }
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "a valid admin bearer token is required")
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+async fn codes(_: Viewer) -> Json<Value> {
+    let list: Vec<Value> = VerifyCode::ALL
+        .iter()
+        .map(|c| json!({"code": c.as_str(), "passed": c.passed(), "meaning": c.meaning()}))
+        .collect();
+    Json(json!({ "codes": list }))
+}
+
+// ---- tenants ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TenantBody {
+    name: Option<String>,
+    prefix: Option<String>,
+    qps_quota: Option<u32>,
+}
+
+fn check_prefix(p: &str) -> Result<(), ValidationError> {
+    if !(3..=32).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err(ValidationError::new("prefix", "must be 3 to 32 lowercase letters or digits"));
+    }
+    Ok(())
+}
+
+async fn list_tenants(State(st): State<AppState>, _: Viewer) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "tenants": st.stores.config.tenants().await? })))
+}
+
+async fn create_tenant(
+    State(st): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<TenantBody>,
+) -> Result<(StatusCode, Json<Tenant>), ApiError> {
+    let name = body.name.ok_or_else(|| ValidationError::new("name", "is required"))?;
+    Tenant::check_name(&name)?;
+    let prefix = body.prefix.unwrap_or_else(ids::prefix);
+    check_prefix(&prefix)?;
+    let qps_quota = body.qps_quota.unwrap_or(1000);
+    Tenant::check_quota(qps_quota)?;
+    let tenant = Tenant { id: ids::tenant_id(), name, prefix, qps_quota, created_at: st.clock.now_s() };
+    st.stores.config.insert_tenant(&tenant).await?;
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+async fn load_tenant(st: &AppState, id: &str) -> Result<Tenant, ApiError> {
+    st.stores.config.tenant(id).await?.ok_or_else(|| ApiError::not_found("tenant"))
+}
+
+async fn get_tenant(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Tenant>, ApiError> {
+    Ok(Json(load_tenant(&st, &id).await?))
+}
+
+async fn patch_tenant(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TenantBody>,
+) -> Result<Json<Tenant>, ApiError> {
+    let mut tenant = load_tenant(&st, &id).await?;
+    if let Some(name) = body.name {
+        Tenant::check_name(&name)?;
+        tenant.name = name;
+    }
+    if let Some(prefix) = body.prefix {
+        check_prefix(&prefix)?;
+        tenant.prefix = prefix;
+    }
+    if let Some(q) = body.qps_quota {
+        Tenant::check_quota(q)?;
+        tenant.qps_quota = q;
+    }
+    if !st.stores.config.update_tenant(&tenant).await? {
+        return Err(ApiError::not_found("tenant"));
+    }
+    Ok(Json(tenant))
+}
+
+async fn delete_tenant(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if st.stores.config.delete_tenant(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("tenant"))
+    }
+}
+
+// ---- access keys ----
+
+fn key_json(k: &AccessKey) -> Value {
+    json!({
+        "id": k.id,
+        "tenantId": k.tenant_id,
+        "enabled": k.enabled,
+        "description": k.description,
+        "createdAt": k.created_at,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeyBody {
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+fn check_description(d: &str) -> Result<(), ValidationError> {
+    if d.chars().count() > 128 {
+        return Err(ValidationError::new("description", "is at most 128 characters"));
+    }
+    Ok(())
+}
+
+async fn list_keys(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    load_tenant(&st, &id).await?;
+    let keys: Vec<Value> = st.stores.config.access_keys(&id).await?.iter().map(key_json).collect();
+    Ok(Json(json!({ "accessKeys": keys })))
+}
+
+async fn create_key(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    load_tenant(&st, &id).await?;
+    let body: KeyBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        KeyBody::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| ApiError::invalid(e.to_string()))?
+    };
+    let description = body.description.unwrap_or_default();
+    check_description(&description)?;
+    let key_id = ids::access_key_id();
+    let secret = ids::access_key_secret();
+    let key = AccessKey {
+        sealed_secret: st.master.seal(&format!("access-key:{key_id}"), secret.as_bytes()),
+        id: key_id,
+        tenant_id: id,
+        enabled: body.enabled.unwrap_or(true),
+        description,
+        created_at: st.clock.now_s(),
+    };
+    st.stores.config.put_access_key(&key).await?;
+    let mut out = key_json(&key);
+    out["secret"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn load_key(st: &AppState, id: &str) -> Result<AccessKey, ApiError> {
+    st.stores.config.access_key(id).await?.ok_or_else(|| ApiError::not_found("access key"))
+}
+
+async fn get_key(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(key_json(&load_key(&st, &id).await?)))
+}
+
+async fn patch_key(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<KeyBody>,
+) -> Result<Json<Value>, ApiError> {
+    let mut key = load_key(&st, &id).await?;
+    if let Some(d) = body.description {
+        check_description(&d)?;
+        key.description = d;
+    }
+    if let Some(e) = body.enabled {
+        key.enabled = e;
+    }
+    st.stores.config.put_access_key(&key).await?;
+    Ok(Json(key_json(&key)))
+}
+
+async fn delete_key(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if st.stores.config.delete_access_key(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("access key"))
+    }
+}
+
+// ---- scenes ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SceneQuery {
+    tenant_id: Option<String>,
+}
+
+/// The tenant a request means: the one named, or the only/first (bootstrap) tenant.
+async fn resolve_tenant(st: &AppState, named: Option<String>) -> Result<String, ApiError> {
+    match named {
+        Some(id) => Ok(load_tenant(st, &id).await?.id),
+        None => st
+            .stores
+            .config
+            .tenants()
+            .await?
+            .into_iter()
+            .next()
+            .map(|t| t.id)
+            .ok_or_else(|| ApiError::from(ValidationError::new("tenantId", "is required: no tenant exists"))),
+    }
+}
+
+async fn list_scenes(
+    State(st): State<AppState>,
+    _: Viewer,
+    Query(q): Query<SceneQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "scenes": st.stores.config.scenes(q.tenant_id.as_deref()).await? })))
+}
+
+async fn create_scene(
+    State(st): State<AppState>,
+    _: Admin,
+    ApiJson(mut spec): ApiJson<SceneSpec>,
+) -> Result<(StatusCode, Json<Scene>), ApiError> {
+    let tenant = resolve_tenant(&st, spec.tenant_id.take()).await?;
+    let scene = Scene::create(&tenant, spec, st.clock.now_s())?;
+    st.stores.config.put_scene(&scene).await?;
+    Ok((StatusCode::CREATED, Json(scene)))
+}
+
+async fn load_scene(st: &AppState, id: &str) -> Result<Scene, ApiError> {
+    st.stores.config.scene(id).await?.ok_or_else(|| ApiError::not_found("scene"))
+}
+
+async fn get_scene(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Scene>, ApiError> {
+    Ok(Json(load_scene(&st, &id).await?))
+}
+
+async fn patch_scene(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<ScenePatch>,
+) -> Result<Json<Scene>, ApiError> {
+    let scene = load_scene(&st, &id).await?;
+    let next = scene.apply(patch, st.clock.now_s())?;
+    st.stores.config.put_scene(&next).await?;
+    Ok(Json(next))
+}
+
+async fn delete_scene(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if st.stores.config.delete_scene(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("scene"))
+    }
+}
+
+// ---- admin tokens and keys ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AdminTokenBody {
+    role: Role,
+    #[serde(default)]
+    label: String,
+}
+
+async fn create_admin_token(
+    State(st): State<AppState>,
+    _: Admin,
+    ApiJson(body): ApiJson<AdminTokenBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if body.label.chars().count() > 64 {
+        return Err(ValidationError::new("label", "is at most 64 characters").into());
+    }
+    let token = ids::admin_token();
+    let record = AdminToken { hash: token_hash(&token), role: body.role, label: body.label, created_at: st.clock.now_s() };
+    st.stores.config.put_admin_token(&record).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": token, "role": record.role, "label": record.label }))))
+}
+
+async fn rotate_token_key(State(st): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {
+    let id = st.cycles.rotate_token_key().await?;
+    Ok(Json(json!({ "currentKeyId": id })))
+}

@@ -1,0 +1,151 @@
+//! The demo at `/demo`: a page per demo scene with a sample business form, and that form's
+//! own backend, which verifies the widget's token through the real server-verification API
+//! over HTTP (signed with ACS3-HMAC-SHA256, exactly as an integrator's backend would).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::aliyun::API_VERSION;
+use super::error::{ApiError, ApiJson};
+use crate::acs3;
+use crate::ids;
+
+const PAGE: &str = include_str!("../../widget/demo.html");
+const INDEX: &str = include_str!("../../widget/demo-index.html");
+
+/// The meta key listing the demo scenes' ids.
+pub const DEMO_SCENES_META: &str = "demo-scenes";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/demo", get(index))
+        .route("/demo/{scene}", get(page))
+        .route("/demo/api/{scene}/submit", post(submit))
+}
+
+/// Escape text for HTML element and attribute content.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+async fn demo_scene_ids(st: &AppState) -> Result<Vec<String>, ApiError> {
+    let raw = st.stores.config.meta(DEMO_SCENES_META).await?.unwrap_or_default();
+    Ok(serde_json::from_slice(&raw).unwrap_or_default())
+}
+
+async fn index(State(st): State<AppState>) -> Result<Html<String>, ApiError> {
+    let mut items = String::new();
+    for id in demo_scene_ids(&st).await? {
+        if let Some(scene) = st.stores.config.scene(&id).await? {
+            items.push_str(&format!(
+                "<li><a href=\"/demo/{id}\"><span class=\"name\">{}</span><span class=\"type\">{}</span></a></li>\n",
+                html_escape(&scene.name),
+                scene.kind,
+                id = html_escape(&scene.id),
+            ));
+        }
+    }
+    Ok(Html(INDEX.replace("{{SCENE_LIST}}", &items)))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    mode: Option<String>,
+    style: Option<String>,
+    lang: Option<String>,
+}
+
+async fn page(
+    State(st): State<AppState>,
+    Path(scene_id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let Some(scene) = st.stores.config.scene(&scene_id).await? else {
+        return Ok((StatusCode::NOT_FOUND, Html("<h1>No such demo scene</h1><p><a href=\"/demo\">All demos</a></p>".to_owned())).into_response());
+    };
+    let prefix = st.stores.config.tenant(&scene.tenant_id).await?.map(|t| t.prefix).unwrap_or_default();
+    let mode = if q.mode.as_deref() == Some("embed") { "embed" } else { "popup" };
+    let style = if q.style.as_deref() == Some("success") { "success" } else { "callback" };
+    let lang = q
+        .lang
+        .filter(|l| crate::model::LANGUAGES.contains(&l.as_str()))
+        .unwrap_or_else(|| scene.language.clone());
+    let html = PAGE
+        .replace("{{SCENE_ID}}", &html_escape(&scene.id))
+        .replace("{{SCENE_NAME}}", &html_escape(&scene.name))
+        .replace("{{TYPE}}", scene.kind.as_str())
+        .replace("{{PREFIX}}", &html_escape(&prefix))
+        .replace("{{MODE}}", mode)
+        .replace("{{STYLE}}", style)
+        .replace("{{LANG}}", &lang);
+    Ok(Html(html).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubmitBody {
+    captcha_verify_param: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    username: String,
+}
+
+/// The sample business backend: verify the token over HTTP, then "create the account".
+async fn submit(
+    State(st): State<AppState>,
+    Path(scene_id): Path<String>,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> Result<Json<Value>, ApiError> {
+    let creds = st.demo.get().ok_or_else(|| ApiError::internal("demo credentials are not configured"))?;
+    let base = st.base_url.get().ok_or_else(|| ApiError::internal("base URL unknown"))?;
+    let host = base.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+    let form = serde_urlencoded::to_string([
+        ("CaptchaVerifyParam", body.captcha_verify_param.as_str()),
+        ("SceneId", scene_id.as_str()),
+    ])
+    .map_err(ApiError::internal)?;
+    let date = time::OffsetDateTime::now_utc()
+        .format(&time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .map_err(ApiError::internal)?;
+    let headers = acs3::sign_rpc_form(
+        host,
+        "VerifyIntelligentCaptcha",
+        API_VERSION,
+        &form,
+        &creds.access_key_id,
+        &creds.access_key_secret,
+        &date,
+        &ids::nonce(16),
+    );
+    let mut req = st.http.post(format!("{}/", base.trim_end_matches('/'))).body(form);
+    for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
+        req = req.header(name.as_str(), value.as_str());
+    }
+    let resp = req.send().await.map_err(ApiError::internal)?;
+    let reply: Value = resp.json().await.map_err(ApiError::internal)?;
+    let verify_result = reply["Result"]["VerifyResult"].as_bool().unwrap_or(false);
+    Ok(Json(json!({
+        "captchaResult": verify_result,
+        "bizResult": verify_result,
+        "verifyCode": reply["Result"]["VerifyCode"],
+        "requestId": reply["RequestId"],
+        "error": reply.get("Code").filter(|c| *c != "Success"),
+    })))
+}

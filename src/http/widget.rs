@@ -1,0 +1,100 @@
+//! The widget API (`/api/v1/init`, `/api/v1/answer`) and the widget script itself. These
+//! endpoints are called cross-origin from integrators' pages.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::error::{ApiError, ApiJson};
+use super::{AppState, Peer};
+use crate::codes::VerifyCode;
+use crate::cycle::{AnswerInput, AnswerOutput, InitInput, InitOutput};
+
+/// The widget source, embedded at build time.
+pub const WIDGET_JS: &str = include_str!("../../widget/AliyunCaptcha.js");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/init", post(init))
+        .route("/api/v1/answer", post(answer))
+        .route("/widget/AliyunCaptcha.js", get(script))
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        WIDGET_JS,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitBody {
+    scene_id: String,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    page_url: Option<String>,
+    #[serde(default)]
+    device_token: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+async fn init(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<InitBody>,
+) -> Result<Json<InitOutput>, ApiError> {
+    let page_url = body
+        .page_url
+        .filter(|u| !u.is_empty())
+        .or_else(|| headers.get(header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default();
+    if page_url.len() > 4096 || body.prefix.as_ref().is_some_and(|p| p.len() > 64) {
+        return Err(ApiError::verify(VerifyCode::F017, "parameter too long"));
+    }
+    let input = InitInput {
+        scene_id: body.scene_id.clone(),
+        prefix: body.prefix,
+        page_url,
+        client_ip: state.client_ip(&headers, peer.0),
+        device_token: body.device_token,
+    };
+    match state.cycles.init(input).await {
+        Ok(out) => {
+            state.metrics.verification("init", &out.scene_id, out.kind.as_str(), "ok");
+            Ok(Json(out))
+        }
+        Err(e) => {
+            let err = ApiError::from(e);
+            if err.status.is_client_error() {
+                state.metrics.verification("init", "-", "-", &err.code);
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AnswerInput>,
+) -> Result<Json<AnswerOutput>, ApiError> {
+    let out = state.cycles.answer(body).await?;
+    let code = match (out.passed, out.code) {
+        (true, _) => "pass",
+        (false, Some(c)) => c.as_str(),
+        (false, None) => "escalated",
+    };
+    state.metrics.verification("answer", "-", "-", code);
+    Ok(Json(out))
+}

@@ -1,0 +1,153 @@
+//! The risk layer's baseline: well-formedness of trajectories and the clearest signs of
+//! scripted input, as explainable [`Finding`]s. The learned behaviour model, device and
+//! frequency layers build on these (see the roadmap in ARCHITECTURE.md).
+//!
+//! Architecture invariant: `risk` knows nothing about HTTP or storage, and never fails
+//! because a signal is missing — absent data yields no finding, not an error.
+
+use serde::Serialize;
+
+use crate::challenge::{Environment, Point, Pointer};
+
+/// Most samples one answer may carry.
+pub const MAX_POINTS: usize = 2000;
+
+/// An explainable reason, recorded with the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Finding {
+    /// Non-finite numbers, too many points, or an empty trajectory.
+    Malformed,
+    /// Time runs backwards between samples.
+    TimeReversed,
+    /// Positions outside the control.
+    OutOfBounds,
+    /// The track geometry reported is impossible.
+    BadGeometry,
+    /// The answer's kind differs from the challenge's.
+    KindMismatch,
+    /// The drag did not end at the target.
+    NotAtTarget,
+    /// Too few samples for a real pointer.
+    Sparse,
+    /// Faster than a person can act.
+    TooFast,
+    /// A pointer path with no vertical wobble at all.
+    RuledLine,
+    /// Speed constant along the path, as interpolating scripts produce.
+    ConstantSpeed,
+    /// `navigator.webdriver` is set.
+    Webdriver,
+    /// A mouse click with no approach movement.
+    NoApproach,
+}
+
+/// Reject trajectories that no widget produces: empty, oversized, non-finite, time running
+/// backwards, positions far outside the track.
+pub fn well_formed(points: &[Point], track_width: f64) -> Result<(), Finding> {
+    if points.is_empty() || points.len() > MAX_POINTS {
+        return Err(Finding::Malformed);
+    }
+    if points.iter().flatten().any(|v| !v.is_finite()) {
+        return Err(Finding::Malformed);
+    }
+    if points.windows(2).any(|w| w[1][2] < w[0][2]) {
+        return Err(Finding::TimeReversed);
+    }
+    if points.iter().any(|p| p[0] < -8.0 || p[0] > track_width + 8.0 || p[1].abs() > 2000.0) {
+        return Err(Finding::OutOfBounds);
+    }
+    Ok(())
+}
+
+/// Environment signals that alone mark automation.
+pub fn environment_findings(env: &Environment) -> Vec<Finding> {
+    if env.webdriver { vec![Finding::Webdriver] } else { Vec::new() }
+}
+
+/// Signs that a drag was synthesised rather than performed.
+pub fn trajectory_findings(points: &[Point], pointer: Pointer, env: &Environment) -> Vec<Finding> {
+    let mut out = environment_findings(env);
+    let duration = points.last().map_or(0.0, |p| p[2]) - points.first().map_or(0.0, |p| p[2]);
+    if pointer == Pointer::Keyboard {
+        // Key presses have no path; only their pacing can be judged here.
+        if points.len() < 3 || duration < 300.0 {
+            out.push(Finding::TooFast);
+        }
+        return out;
+    }
+    if points.len() < 5 {
+        out.push(Finding::Sparse);
+        return out;
+    }
+    if duration < 150.0 {
+        out.push(Finding::TooFast);
+    }
+    let ys = points.iter().map(|p| p[1]);
+    let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    if points.len() >= 10 && hi - lo < 0.01 && pointer == Pointer::Mouse {
+        out.push(Finding::RuledLine);
+    }
+    let speeds: Vec<f64> = points
+        .windows(2)
+        .filter(|w| w[1][2] > w[0][2])
+        .map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]) / (w[1][2] - w[0][2]))
+        .collect();
+    if speeds.len() >= 8 {
+        let mean = speeds.iter().sum::<f64>() / speeds.len() as f64;
+        let var = speeds.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / speeds.len() as f64;
+        if mean > 0.0 && var.sqrt() / mean < 0.08 {
+            out.push(Finding::ConstantSpeed);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    /// A seeded human-like drag over `width` px ending at `reach` of it: minimum-jerk
+    /// progress, uneven sampling, vertical wobble.
+    pub(crate) fn human_drag(seed: u64, width: f64, reach: f64) -> Vec<Point> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let n = rng.random_range(30..70);
+        let total = rng.random_range(500.0..1400.0);
+        let start: f64 = rng.random_range(300.0..900.0);
+        let mut t = start;
+        let mut pts = Vec::new();
+        for i in 0..=n {
+            let s = i as f64 / n as f64;
+            let p = 10.0 * s.powi(3) - 15.0 * s.powi(4) + 6.0 * s.powi(5);
+            let y = 20.0 + 3.0 * (s * 5.0).sin() + rng.random_range(-0.8..0.8);
+            pts.push([width * reach * p, y, t.round()]);
+            t += total / n as f64 * rng.random_range(0.6..1.4);
+        }
+        pts
+    }
+
+    #[test]
+    fn well_formed_catches_each_defect() {
+        assert_eq!(well_formed(&[], 300.0), Err(Finding::Malformed));
+        assert_eq!(well_formed(&[[0.0, 0.0, 5.0], [1.0, 0.0, 4.0]], 300.0), Err(Finding::TimeReversed));
+        assert_eq!(well_formed(&[[400.0, 0.0, 5.0]], 300.0), Err(Finding::OutOfBounds));
+        assert_eq!(well_formed(&[[f64::INFINITY, 0.0, 5.0]], 300.0), Err(Finding::Malformed));
+        assert!(well_formed(&human_drag(3, 300.0, 1.0), 300.0).is_ok());
+    }
+
+    #[test]
+    fn findings_for_scripted_drags() {
+        let env = Environment::default();
+        let line: Vec<Point> = (0..20).map(|i| [i as f64 * 15.0, 10.0, i as f64 * 20.0]).collect();
+        let f = trajectory_findings(&line, Pointer::Mouse, &env);
+        assert!(f.contains(&Finding::RuledLine) && f.contains(&Finding::ConstantSpeed), "{f:?}");
+        let quick: Vec<Point> = (0..6).map(|i| [i as f64 * 50.0, i as f64, i as f64 * 10.0]).collect();
+        assert!(trajectory_findings(&quick, Pointer::Mouse, &env).contains(&Finding::TooFast));
+        let bot = Environment { webdriver: true, ..Default::default() };
+        assert!(trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &bot).contains(&Finding::Webdriver));
+        assert!(trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &env).is_empty());
+    }
+}

@@ -1,0 +1,405 @@
+//! The embedded engine: one SQLite database in the data directory (WAL journal), serving both
+//! [`ConfigStore`] and [`HotStore`] with no external service.
+//!
+//! Durability: WAL with `synchronous=NORMAL` makes every committed transaction survive a
+//! killed process (the OS holds the log); `synchronous=FULL` is used when
+//! `fsync_every_commit` is set, for power-loss durability at the cost of latency.
+//! Blocking SQLite calls run on tokio's blocking pool behind one connection mutex; SQLite
+//! serialises writers anyway.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{ConfigStore, HotStore, StoreError, StoreResult};
+use crate::cycle::Cycle;
+use crate::model::{AccessKey, AdminToken, Role, Scene, Tenant};
+
+/// The SQLite-backed engine.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, prefix TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS access_keys (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, sealed BLOB NOT NULL, enabled INTEGER NOT NULL, description TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS access_keys_tenant ON access_keys(tenant_id);
+CREATE TABLE IF NOT EXISTS scenes (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS scenes_tenant ON scenes(tenant_id);
+CREATE TABLE IF NOT EXISTS admin_tokens (hash BLOB PRIMARY KEY, role TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS cycles (id TEXT PRIMARY KEY, version INTEGER NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS cycles_expiry ON cycles(expires_at);
+CREATE TABLE IF NOT EXISTS once_marks (scope TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(scope, key));
+CREATE INDEX IF NOT EXISTS once_expiry ON once_marks(expires_at);
+";
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+impl EmbeddedStore {
+    /// Open (creating if needed) `stile.db` in `dir`.
+    pub fn open(dir: &Path, fsync_every_commit: bool) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(backend)?;
+        let conn = Connection::open(dir.join("stile.db")).map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        conn.pragma_update(None, "synchronous", if fsync_every_commit { "FULL" } else { "NORMAL" })
+            .map_err(backend)?;
+        conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn call<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(backend)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(backend)
+}
+
+fn row_to_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccessKey> {
+    Ok(AccessKey {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        sealed_secret: r.get(2)?,
+        enabled: r.get::<_, i64>(3)? != 0,
+        description: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Admin => "admin",
+        Role::Viewer => "viewer",
+    }
+}
+
+#[async_trait]
+impl ConfigStore for EmbeddedStore {
+    async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let t = tenant.clone();
+        let data = to_json(&t)?;
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO tenants (id, prefix, created_at, data) VALUES (?1, ?2, ?3, ?4)",
+                params![t.id, t.prefix, t.created_at, data],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict("tenant id or prefix already exists".into())
+                } else {
+                    backend(e)
+                }
+            })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<bool> {
+        let t = tenant.clone();
+        let data = to_json(&t)?;
+        self.call(move |c| {
+            let n = c
+                .execute("UPDATE tenants SET prefix = ?2, data = ?3 WHERE id = ?1", params![t.id, t.prefix, data])
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict("prefix already exists".into())
+                    } else {
+                        backend(e)
+                    }
+                })?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>> {
+        let id = id.to_owned();
+        self.call(move |c| {
+            let s: Option<String> = c
+                .query_row("SELECT data FROM tenants WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            s.map(|s| from_json(&s)).transpose()
+        })
+        .await
+    }
+
+    async fn tenant_by_prefix(&self, prefix: &str) -> StoreResult<Option<Tenant>> {
+        let p = prefix.to_owned();
+        self.call(move |c| {
+            let s: Option<String> = c
+                .query_row("SELECT data FROM tenants WHERE prefix = ?1", [p], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            s.map(|s| from_json(&s)).transpose()
+        })
+        .await
+    }
+
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.call(|c| {
+            let mut st = c.prepare("SELECT data FROM tenants ORDER BY created_at, id").map_err(backend)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
+            rows.map(|r| from_json(&r.map_err(backend)?)).collect()
+        })
+        .await
+    }
+
+    async fn delete_tenant(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.call(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            tx.execute("DELETE FROM access_keys WHERE tenant_id = ?1", [&id]).map_err(backend)?;
+            tx.execute("DELETE FROM scenes WHERE tenant_id = ?1", [&id]).map_err(backend)?;
+            let n = tx.execute("DELETE FROM tenants WHERE id = ?1", [&id]).map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn put_access_key(&self, key: &AccessKey) -> StoreResult<()> {
+        let k = key.clone();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO access_keys (id, tenant_id, sealed, enabled, description, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET tenant_id = ?2, sealed = ?3, enabled = ?4, description = ?5",
+                params![k.id, k.tenant_id, k.sealed_secret, k.enabled as i64, k.description, k.created_at],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn access_key(&self, id: &str) -> StoreResult<Option<AccessKey>> {
+        let id = id.to_owned();
+        self.call(move |c| {
+            c.query_row(
+                "SELECT id, tenant_id, sealed, enabled, description, created_at FROM access_keys WHERE id = ?1",
+                [id],
+                row_to_key,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn access_keys(&self, tenant_id: &str) -> StoreResult<Vec<AccessKey>> {
+        let t = tenant_id.to_owned();
+        self.call(move |c| {
+            let mut st = c
+                .prepare(
+                    "SELECT id, tenant_id, sealed, enabled, description, created_at FROM access_keys
+                     WHERE tenant_id = ?1 ORDER BY created_at, id",
+                )
+                .map_err(backend)?;
+            let rows = st.query_map([t], row_to_key).map_err(backend)?;
+            rows.map(|r| r.map_err(backend)).collect()
+        })
+        .await
+    }
+
+    async fn delete_access_key(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.call(move |c| Ok(c.execute("DELETE FROM access_keys WHERE id = ?1", [id]).map_err(backend)? > 0))
+            .await
+    }
+
+    async fn put_scene(&self, scene: &Scene) -> StoreResult<()> {
+        let s = scene.clone();
+        let data = to_json(&s)?;
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO scenes (id, tenant_id, created_at, data) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET tenant_id = ?2, data = ?4",
+                params![s.id, s.tenant_id, s.created_at, data],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn scene(&self, id: &str) -> StoreResult<Option<Scene>> {
+        let id = id.to_owned();
+        self.call(move |c| {
+            let s: Option<String> = c
+                .query_row("SELECT data FROM scenes WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(backend)?;
+            s.map(|s| from_json(&s)).transpose()
+        })
+        .await
+    }
+
+    async fn scenes(&self, tenant_id: Option<&str>) -> StoreResult<Vec<Scene>> {
+        let t = tenant_id.map(str::to_owned);
+        self.call(move |c| {
+            let mut st = c
+                .prepare(
+                    "SELECT data FROM scenes WHERE (?1 IS NULL OR tenant_id = ?1) ORDER BY created_at, id",
+                )
+                .map_err(backend)?;
+            let rows = st.query_map([t], |r| r.get::<_, String>(0)).map_err(backend)?;
+            rows.map(|r| from_json(&r.map_err(backend)?)).collect()
+        })
+        .await
+    }
+
+    async fn delete_scene(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.call(move |c| Ok(c.execute("DELETE FROM scenes WHERE id = ?1", [id]).map_err(backend)? > 0)).await
+    }
+
+    async fn put_admin_token(&self, token: &AdminToken) -> StoreResult<()> {
+        let t = token.clone();
+        self.call(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO admin_tokens (hash, role, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![t.hash.to_vec(), role_str(t.role), t.label, t.created_at],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>> {
+        let h = *hash;
+        self.call(move |c| {
+            let row: Option<(String, String, i64)> = c
+                .query_row(
+                    "SELECT role, label, created_at FROM admin_tokens WHERE hash = ?1",
+                    [h.to_vec()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            Ok(row.map(|(role, label, created_at)| AdminToken {
+                hash: h,
+                role: if role == "admin" { Role::Admin } else { Role::Viewer },
+                label,
+                created_at,
+            }))
+        })
+        .await
+    }
+
+    async fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let k = key.to_owned();
+        self.call(move |c| {
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)).optional().map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_meta(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+        let (k, v) = (key.to_owned(), value.to_vec());
+        self.call(move |c| {
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v]).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl HotStore for EmbeddedStore {
+    async fn insert_cycle(&self, cycle: &Cycle) -> StoreResult<()> {
+        let data = to_json(cycle)?;
+        let (id, exp) = (cycle.certify_id.clone(), cycle.expires_at_ms);
+        self.call(move |c| {
+            c.execute("INSERT INTO cycles (id, version, expires_at, data) VALUES (?1, 1, ?2, ?3)", params![id, exp, data])
+                .map_err(|e| {
+                    if is_unique_violation(&e) { StoreError::Conflict("certify id exists".into()) } else { backend(e) }
+                })?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn cycle(&self, certify_id: &str, now_ms: i64) -> StoreResult<Option<(Cycle, u64)>> {
+        let id = certify_id.to_owned();
+        self.call(move |c| {
+            let row: Option<(i64, String)> = c
+                .query_row(
+                    "SELECT version, data FROM cycles WHERE id = ?1 AND expires_at > ?2",
+                    params![id, now_ms],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            row.map(|(v, d)| Ok((from_json(&d)?, v as u64))).transpose()
+        })
+        .await
+    }
+
+    async fn replace_cycle(&self, cycle: &Cycle, expected: u64) -> StoreResult<bool> {
+        let data = to_json(cycle)?;
+        let (id, exp) = (cycle.certify_id.clone(), cycle.expires_at_ms);
+        self.call(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE cycles SET version = version + 1, expires_at = ?3, data = ?4 WHERE id = ?1 AND version = ?2",
+                    params![id, expected as i64, exp, data],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn first_use(&self, scope: &str, key: &str, expires_at_ms: i64, now_ms: i64) -> StoreResult<bool> {
+        let (s, k) = (scope.to_owned(), key.to_owned());
+        self.call(move |c| {
+            // An expired mark may be reused; a live one may not.
+            let n = c
+                .execute(
+                    "INSERT INTO once_marks (scope, key, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(scope, key) DO UPDATE SET expires_at = ?3 WHERE once_marks.expires_at <= ?4",
+                    params![s, k, expires_at_ms, now_ms],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64> {
+        self.call(move |c| {
+            let a = c.execute("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms]).map_err(backend)?;
+            let b = c.execute("DELETE FROM once_marks WHERE expires_at <= ?1", [now_ms]).map_err(backend)?;
+            Ok((a + b) as u64)
+        })
+        .await
+    }
+}

@@ -1,0 +1,94 @@
+//! Storage interfaces in domain terms, and the engines behind them (SPEC §9).
+//!
+//! Two traits split the data by its nature:
+//! - [`ConfigStore`]: tenants, access keys, scenes, admin tokens, small metadata — durable,
+//!   changed rarely, read constantly (callers cache nothing yet; reads are indexed lookups).
+//! - [`HotStore`]: verification cycles with their expiry, single-use markers (pass tokens,
+//!   request nonces) — short-lived, written on every request, needing atomic operations.
+//!
+//! Engines: `embedded` (SQLite in WAL mode, one file in the data directory) now; Redis for
+//! hot state and PostgreSQL for configuration are planned behind the same traits. Every
+//! engine must pass [`conformance::run`].
+//!
+//! Architecture invariant: store traits speak domain types (`Scene`, `Cycle`…), never rows,
+//! and nothing above this module knows which engine is in use.
+
+pub mod conformance;
+pub mod embedded;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::cycle::Cycle;
+use crate::model::{AccessKey, AdminToken, Scene, Tenant};
+
+/// A storage failure. `Conflict` is a domain answer (a unique value is taken); `Backend` is
+/// an engine failure, logged and reported as an internal error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage backend failure: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Durable configuration. Every write is durable before the call returns.
+#[async_trait]
+pub trait ConfigStore: Send + Sync + 'static {
+    /// Insert a tenant; `Conflict` if the id or prefix exists.
+    async fn insert_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
+    /// Replace a tenant; false if it does not exist.
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<bool>;
+    async fn tenant(&self, id: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenant_by_prefix(&self, prefix: &str) -> StoreResult<Option<Tenant>>;
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
+    /// Delete a tenant with its access keys and scenes; false if absent.
+    async fn delete_tenant(&self, id: &str) -> StoreResult<bool>;
+
+    /// Insert or replace an access key.
+    async fn put_access_key(&self, key: &AccessKey) -> StoreResult<()>;
+    async fn access_key(&self, id: &str) -> StoreResult<Option<AccessKey>>;
+    async fn access_keys(&self, tenant_id: &str) -> StoreResult<Vec<AccessKey>>;
+    async fn delete_access_key(&self, id: &str) -> StoreResult<bool>;
+
+    /// Insert or replace a scene.
+    async fn put_scene(&self, scene: &Scene) -> StoreResult<()>;
+    async fn scene(&self, id: &str) -> StoreResult<Option<Scene>>;
+    /// Scenes of one tenant, or of all tenants, ordered by creation time.
+    async fn scenes(&self, tenant_id: Option<&str>) -> StoreResult<Vec<Scene>>;
+    async fn delete_scene(&self, id: &str) -> StoreResult<bool>;
+
+    async fn put_admin_token(&self, token: &AdminToken) -> StoreResult<()>;
+    async fn admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>>;
+
+    /// Small opaque values (sealed token keys, bootstrap markers).
+    async fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn put_meta(&self, key: &str, value: &[u8]) -> StoreResult<()>;
+}
+
+/// Hot, expiring state. Times are Unix milliseconds supplied by the caller's clock, so that
+/// expiry is testable without sleeping and consistent across nodes.
+#[async_trait]
+pub trait HotStore: Send + Sync + 'static {
+    /// Store a new cycle; `Conflict` if its id exists.
+    async fn insert_cycle(&self, cycle: &Cycle) -> StoreResult<()>;
+    /// The cycle and its version, if it exists and has not expired at `now_ms`.
+    async fn cycle(&self, certify_id: &str, now_ms: i64) -> StoreResult<Option<(Cycle, u64)>>;
+    /// Replace a cycle only if its version is still `expected`; false if someone else won.
+    async fn replace_cycle(&self, cycle: &Cycle, expected: u64) -> StoreResult<bool>;
+    /// Mark `(scope, key)` used until `expires_at_ms`. True only for the first caller while
+    /// the mark lives — the primitive behind single-use tokens and nonces.
+    async fn first_use(&self, scope: &str, key: &str, expires_at_ms: i64, now_ms: i64) -> StoreResult<bool>;
+    /// Drop everything expired at `now_ms`; returns how many entries went.
+    async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64>;
+}
+
+/// The engines of a running node.
+#[derive(Clone)]
+pub struct Stores {
+    pub config: Arc<dyn ConfigStore>,
+    pub hot: Arc<dyn HotStore>,
+}

@@ -1,0 +1,130 @@
+"""Drive the official Alibaba Cloud CAPTCHA 2.0 Python SDK against a running Stile server.
+
+Run by tests/sdk.rs as: python3 aliyun_sdk_check.py BASE_URL ACCESS_KEY_ID SECRET SCENE_ID
+OTHER_SCENE_ID ADMIN_TOKEN TENANT_ID. It obtains real pass tokens through the widget API
+(init + a drag answer), verifies them with the unmodified SDK over plain HTTP, and checks
+the SDK sees Stile's verdicts and authentication errors as it would Alibaba Cloud's.
+Prints one line per check and a final "N passed, M failed"; exits 1 on any failure.
+"""
+
+import json
+import math
+import random
+import sys
+import urllib.request
+
+from alibabacloud_captcha20230305 import models as captcha_models
+from alibabacloud_captcha20230305.client import Client
+from alibabacloud_tea_openapi import utils_models as open_api_models
+from alibabacloud_tea_openapi.utils import Utils
+
+BASE, AK, SECRET, SCENE, OTHER_SCENE, ADMIN, TENANT = sys.argv[1:8]
+HOST = BASE.split("://", 1)[1].rstrip("/")
+results = []
+
+
+def check(name, cond, detail=""):
+    results.append(bool(cond))
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f"  -- {detail}"), flush=True)
+
+
+def post(path, body, headers=None):
+    req = urllib.request.Request(BASE + path, data=json.dumps(body).encode(), method="POST")
+    req.add_header("content-type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def admin(method, path, body=None):
+    req = urllib.request.Request(BASE + path, data=None if body is None else json.dumps(body).encode(), method=method)
+    req.add_header("authorization", "Bearer " + ADMIN)
+    req.add_header("content-type", "application/json")
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def pass_token(scene):
+    """A real pass token: init, then a smooth human-like drag to the end of a 300 px track."""
+    init = post("/api/v1/init", {"sceneId": scene, "pageUrl": "http://shop.test/signup"})
+    rng = random.Random(7)
+    n, t, pts = 45, 400.0, []
+    for i in range(n + 1):
+        s = i / n
+        p = 10 * s**3 - 15 * s**4 + 6 * s**5
+        pts.append([round(300 * p, 1), round(18 + 2 * math.sin(5 * s) + rng.uniform(-0.7, 0.7), 1), round(t)])
+        t += 20 * rng.uniform(0.6, 1.4)
+    answer = {"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": pts, "env": {"webdriver": False}}
+    out = post("/api/v1/answer", {"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer})
+    assert out["passed"], out
+    return out["captchaVerifyParam"]
+
+
+def client(ak=AK, secret=SECRET):
+    cfg = open_api_models.Config(access_key_id=ak, access_key_secret=secret, endpoint=HOST, protocol="http")
+    return Client(cfg)
+
+
+def verify(c, param, scene=None):
+    return c.verify_intelligent_captcha(captcha_models.VerifyIntelligentCaptchaRequest(captcha_verify_param=param, scene_id=scene))
+
+
+def error_code(fn):
+    try:
+        fn()
+    except Exception as e:  # the SDK raises ClientException with .code
+        return getattr(e, "code", repr(e))
+    return None
+
+
+sdk = client()
+token = pass_token(SCENE)
+r = verify(sdk, token, SCENE).body
+check("VerifyIntelligentCaptcha passes a fresh token", r.result.verify_result is True and r.result.verify_code == "T001", r)
+check("response carries RequestId and Success", bool(r.request_id) and r.success is True, r)
+r = verify(sdk, token, SCENE).body
+check("the same token again is a replay (F008)", r.result.verify_result is False and r.result.verify_code == "F008", r)
+
+token = pass_token(SCENE)
+r = verify(sdk, token, OTHER_SCENE).body
+check("verifying under another scene fails (F012)", r.result.verify_code == "F012", r)
+r = verify(sdk, token).body
+check("without SceneId the token still verifies once (T001)", r.result.verify_code == "T001", r)
+
+r = sdk.verify_captcha(captcha_models.VerifyCaptchaRequest(captcha_verify_param=pass_token(SCENE))).body
+check("legacy VerifyCaptcha passes", r.result.verify_result is True, r)
+r = verify(sdk, "").body
+check("empty token (F002)", r.result.verify_code == "F002", r)
+r = verify(sdk, token[:-12] + "AAAAAAAAAAA\"}").body
+check("tampered token (F003)", r.result.verify_code == "F003", r)
+
+code = error_code(lambda: verify(client(secret="wrong-secret-000000000000"), pass_token(SCENE), SCENE))
+check("wrong secret is refused with SignatureDoesNotMatch", code == "SignatureDoesNotMatch", code)
+code = error_code(lambda: verify(client(ak="STKNOSUCHKEY000000000000"), "x", SCENE))
+check("unknown key is refused with InvalidAccessKeyId.NotFound", code == "InvalidAccessKeyId.NotFound", code)
+
+created = admin("POST", f"/admin/v1/tenants/{TENANT}/access-keys", {"description": "sdk test"})
+admin("PATCH", f"/admin/v1/access-keys/{created['id']}", {"enabled": False})
+code = error_code(lambda: verify(client(created["id"], created["secret"]), "x", SCENE))
+check("disabled key is refused with InvalidAccessKeyId.Inactive", code == "InvalidAccessKeyId.Inactive", code)
+admin("PATCH", f"/admin/v1/access-keys/{created['id']}", {"enabled": True})
+r = verify(client(created["id"], created["secret"]), pass_token(SCENE), SCENE).body
+check("a created key works once enabled", r.result.verify_code == "T001", r)
+
+real_timestamp = Utils.get_timestamp
+Utils.get_timestamp = staticmethod(lambda: "2020-01-01T00:00:00Z")
+code = error_code(lambda: verify(sdk, "x", SCENE))
+Utils.get_timestamp = real_timestamp
+check("a stale x-acs-date is refused with InvalidTimeStamp.Expired", code == "InvalidTimeStamp.Expired", code)
+
+real_nonce = Utils.get_nonce
+Utils.get_nonce = staticmethod(lambda: "fixed-nonce-for-replay-test-" + TENANT)
+first = error_code(lambda: verify(sdk, "", SCENE))
+second = error_code(lambda: verify(sdk, "", SCENE))
+Utils.get_nonce = real_nonce
+check("a reused signature nonce is refused with SignatureNonceUsed", first is None and second == "SignatureNonceUsed", (first, second))
+
+failed = results.count(False)
+print(f"{len(results) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
