@@ -54,11 +54,21 @@ impl Application {
         let stores = match &settings.store {
             StoreSettings::Embedded { fsync_every_commit } => {
                 let store = EmbeddedStore::open(&settings.data_dir, *fsync_every_commit)
-                    .with_context(|| format!("opening the embedded store in {}", settings.data_dir.display()))?;
-                Stores { config: Arc::new(store.clone()), hot: Arc::new(store) }
+                    .with_context(|| {
+                        format!(
+                            "opening the embedded store in {}",
+                            settings.data_dir.display()
+                        )
+                    })?;
+                Stores {
+                    config: Arc::new(store.clone()),
+                    hot: Arc::new(store),
+                }
             }
             StoreSettings::Cluster { .. } => {
-                bail!("store engine \"cluster\" (Redis + PostgreSQL) is not compiled into this build; use engine = \"embedded\"")
+                bail!(
+                    "store engine \"cluster\" (Redis + PostgreSQL) is not compiled into this build; use engine = \"embedded\""
+                )
             }
         };
         let master = load_master_key(&settings.data_dir)?;
@@ -68,7 +78,10 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let addr = listener.local_addr()?;
-        let base_url = settings.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let base_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let state = AppState {
             stores,
             cycles,
@@ -79,15 +92,23 @@ impl Application {
             proxies: Arc::new(proxies),
             base_url: Arc::new(OnceLock::new()),
             demo: Arc::new(OnceLock::new()),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
         };
         let _ = state.base_url.set(base_url);
         let first_start = bootstrap(&state).await?;
-        Ok(Self { listener, state, first_start })
+        Ok(Self {
+            listener,
+            state,
+            first_start,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// The base URL the server is reachable at.
@@ -138,11 +159,14 @@ impl Application {
             };
             let _ = stream.set_nodelay(true);
             let router = router.clone();
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                let mut router = router.clone();
-                async move { tower::Service::call(&mut router, req).await }
-            });
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    let mut router = router.clone();
+                    async move { tower::Service::call(&mut router, req).await }
+                },
+            );
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             let conn = graceful.watch(conn);
             tokio::spawn(async move {
@@ -155,7 +179,10 @@ impl Application {
         tracing::info!("shutting down: no new connections; finishing requests in flight");
         drop(self.listener);
         purge.abort();
-        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("requests still in flight after 10 s; closing them");
         }
         Ok(())
@@ -186,7 +213,8 @@ fn load_master_key(dir: &Path) -> anyhow::Result<MasterKey> {
     }
     let path = dir.join("master.key");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         let raw: [u8; 32] = hex::decode(text.trim())
             .ok()
             .and_then(|v| v.try_into().ok())
@@ -204,7 +232,9 @@ fn load_master_key(dir: &Path) -> anyhow::Result<MasterKey> {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
         f.write_all(hex::encode(raw).as_bytes())?;
         f.sync_all()?;
     }
@@ -232,7 +262,12 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<Option<FirstStart>> {
         config.insert_tenant(&tenant).await?;
         let admin_token = boot.admin_token.is_none().then(ids::admin_token);
         if let Some(t) = &admin_token {
-            let rec = AdminToken { hash: token_hash(t), role: Role::Admin, label: "bootstrap".into(), created_at: now };
+            let rec = AdminToken {
+                hash: token_hash(t),
+                role: Role::Admin,
+                label: "bootstrap".into(),
+                created_at: now,
+            };
             config.put_admin_token(&rec).await?;
         }
         let generated_key = boot.access_key_id.is_none() || boot.access_key_secret.is_none();
@@ -240,7 +275,9 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<Option<FirstStart>> {
             let (id, secret) = (ids::access_key_id(), ids::access_key_secret());
             config
                 .put_access_key(&AccessKey {
-                    sealed_secret: state.master.seal(&format!("access-key:{id}"), secret.as_bytes()),
+                    sealed_secret: state
+                        .master
+                        .seal(&format!("access-key:{id}"), secret.as_bytes()),
                     id: id.clone(),
                     tenant_id: tenant.id.clone(),
                     enabled: true,
@@ -255,15 +292,26 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<Option<FirstStart>> {
         let mut demo = Vec::new();
         for kind in VerificationType::ALL {
             let name = format!("Demo {}", kind.as_str());
-            let spec = SceneSpec { name: Some(name), kind: Some(kind), language: Some("en".into()), ..Default::default() };
+            let spec = SceneSpec {
+                name: Some(name),
+                kind: Some(kind),
+                language: Some("en".into()),
+                ..Default::default()
+            };
             let scene = Scene::create(&tenant.id, spec, now)?;
             config.put_scene(&scene).await?;
             demo.push((kind, scene.id));
         }
         let ids: Vec<&String> = demo.iter().map(|(_, id)| id).collect();
-        config.put_meta(DEMO_SCENES_META, &serde_json::to_vec(&ids)?).await?;
-        config.put_meta("demo-access-key", key_id.as_bytes()).await?;
-        config.put_meta(BOOTSTRAP_META, tenant.id.as_bytes()).await?;
+        config
+            .put_meta(DEMO_SCENES_META, &serde_json::to_vec(&ids)?)
+            .await?;
+        config
+            .put_meta("demo-access-key", key_id.as_bytes())
+            .await?;
+        config
+            .put_meta(BOOTSTRAP_META, tenant.id.as_bytes())
+            .await?;
         first = Some(FirstStart {
             tenant_id: tenant.id,
             prefix: tenant.prefix,
@@ -278,19 +326,30 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<Option<FirstStart>> {
         if t.len() < 16 {
             bail!("STILE_ADMIN_TOKEN must be at least 16 characters");
         }
-        let rec = AdminToken { hash: token_hash(t), role: Role::Admin, label: "operator".into(), created_at: now };
+        let rec = AdminToken {
+            hash: token_hash(t),
+            role: Role::Admin,
+            label: "operator".into(),
+            created_at: now,
+        };
         config.put_admin_token(&rec).await?;
     }
     if let (Some(id), Some(secret)) = (&boot.access_key_id, &boot.access_key_secret) {
         if id.is_empty() || id.len() > 128 || secret.len() < 16 {
-            bail!("STILE_ACCESS_KEY_ID must be 1-128 characters and STILE_ACCESS_KEY_SECRET at least 16");
+            bail!(
+                "STILE_ACCESS_KEY_ID must be 1-128 characters and STILE_ACCESS_KEY_SECRET at least 16"
+            );
         }
         let existing = config.access_key(id).await?;
         config
             .put_access_key(&AccessKey {
-                sealed_secret: state.master.seal(&format!("access-key:{id}"), secret.as_bytes()),
+                sealed_secret: state
+                    .master
+                    .seal(&format!("access-key:{id}"), secret.as_bytes()),
                 id: id.clone(),
-                tenant_id: existing.as_ref().map_or(tenant_id.clone(), |k| k.tenant_id.clone()),
+                tenant_id: existing
+                    .as_ref()
+                    .map_or(tenant_id.clone(), |k| k.tenant_id.clone()),
                 enabled: true,
                 description: "operator".into(),
                 created_at: existing.map_or(now, |k| k.created_at),
@@ -301,7 +360,9 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<Option<FirstStart>> {
     // The demo backend verifies with the bootstrap key, read back from the store.
     if let Some(id) = config.meta("demo-access-key").await?
         && let Some(key) = config.access_key(&String::from_utf8(id)?).await?
-        && let Ok(secret) = state.master.open(&format!("access-key:{}", key.id), &key.sealed_secret)
+        && let Ok(secret) = state
+            .master
+            .open(&format!("access-key:{}", key.id), &key.sealed_secret)
     {
         let _ = state.demo.set(DemoCredentials {
             access_key_id: key.id,

@@ -30,7 +30,9 @@ impl std::fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        Self { cipher: Aes256Gcm::new(bytes.into()) }
+        Self {
+            cipher: Aes256Gcm::new(bytes.into()),
+        }
     }
 
     /// A fresh random key, returned with its raw bytes for persisting.
@@ -44,7 +46,13 @@ impl MasterKey {
         let nonce: [u8; 12] = rand::rng().random();
         let ct = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
             .expect("AES-GCM encryption cannot fail for in-memory buffers");
         let mut out = Vec::with_capacity(12 + ct.len());
         out.extend_from_slice(&nonce);
@@ -59,7 +67,13 @@ impl MasterKey {
         }
         let (nonce, ct) = sealed.split_at(12);
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| SealError)
     }
 }

@@ -54,6 +54,9 @@ pub struct Cycle {
     pub attempts: u8,
     pub max_attempts: u8,
     pub state: CycleState,
+    /// Why the cycle was closed; repeated to any later answer.
+    #[serde(default)]
+    pub closed_with: Option<VerifyCode>,
     pub secret: Secret,
     pub test_preset: Option<TestPreset>,
     pub page_url: String,
@@ -130,7 +133,14 @@ pub struct AnswerOutput {
 
 impl AnswerOutput {
     fn failed(code: VerifyCode, retry: bool, reasons: Vec<Finding>) -> Self {
-        Self { passed: false, code: Some(code), retry, captcha_verify_param: None, secondary: None, reasons }
+        Self {
+            passed: false,
+            code: Some(code),
+            retry,
+            captcha_verify_param: None,
+            secondary: None,
+            reasons,
+        }
     }
 }
 
@@ -143,7 +153,10 @@ pub struct ServerVerdict {
 
 impl ServerVerdict {
     fn code(code: VerifyCode) -> Self {
-        Self { code, certify_id: None }
+        Self {
+            code,
+            certify_id: None,
+        }
     }
 }
 
@@ -160,23 +173,38 @@ const KEYRING_META: &str = "token-keys";
 
 impl CycleService {
     /// Load the token keyring from the config store (creating it on first start).
-    pub async fn new(stores: Stores, clock: Clock, master: MasterKey) -> Result<Self, anyhow::Error> {
+    pub async fn new(
+        stores: Stores,
+        clock: Clock,
+        master: MasterKey,
+    ) -> Result<Self, anyhow::Error> {
         let keyring = match stores.config.meta(KEYRING_META).await? {
             Some(sealed) => {
-                let plain = master
-                    .open(KEYRING_META, &sealed)
-                    .map_err(|_| anyhow::anyhow!("token keys cannot be opened: wrong master key for this data directory?"))?;
+                let plain = master.open(KEYRING_META, &sealed).map_err(|_| {
+                    anyhow::anyhow!(
+                        "token keys cannot be opened: wrong master key for this data directory?"
+                    )
+                })?;
                 let export: KeyringExport = serde_json::from_slice(&plain)?;
-                Keyring::import(&export).ok_or_else(|| anyhow::anyhow!("stored token keys are invalid"))?
+                Keyring::import(&export)
+                    .ok_or_else(|| anyhow::anyhow!("stored token keys are invalid"))?
             }
             None => {
                 let ring = Keyring::generate();
                 let plain = serde_json::to_vec(&ring.export())?;
-                stores.config.put_meta(KEYRING_META, &master.seal(KEYRING_META, &plain)).await?;
+                stores
+                    .config
+                    .put_meta(KEYRING_META, &master.seal(KEYRING_META, &plain))
+                    .await?;
                 ring
             }
         };
-        Ok(Self { stores, clock, keyring: Arc::new(RwLock::new(keyring)), master })
+        Ok(Self {
+            stores,
+            clock,
+            keyring: Arc::new(RwLock::new(keyring)),
+            master,
+        })
     }
 
     pub fn clock(&self) -> &Clock {
@@ -193,7 +221,10 @@ impl CycleService {
             *ring = next;
             (id, plain)
         };
-        self.stores.config.put_meta(KEYRING_META, &self.master.seal(KEYRING_META, &plain)).await?;
+        self.stores
+            .config
+            .put_meta(KEYRING_META, &self.master.seal(KEYRING_META, &plain))
+            .await?;
         Ok(id)
     }
 
@@ -211,18 +242,28 @@ impl CycleService {
         if let Some(prefix) = input.prefix.as_deref().filter(|p| !p.is_empty()) {
             let tenant = self.stores.config.tenant(&scene.tenant_id).await?;
             if tenant.is_none_or(|t| t.prefix != prefix) {
-                return Err(CycleError::Code(VerifyCode::F005, "scene does not belong to this prefix"));
+                return Err(CycleError::Code(
+                    VerifyCode::F005,
+                    "scene does not belong to this prefix",
+                ));
             }
         }
         if !scene.allows_page(&input.page_url) {
-            return Err(CycleError::Code(VerifyCode::F016, "page URL is not allowed for this scene"));
+            return Err(CycleError::Code(
+                VerifyCode::F016,
+                "page URL is not allowed for this scene",
+            ));
         }
         let test_preset = (scene.status == SceneStatus::Test).then_some(scene.test_preset);
         let (kind, (presentation, secret)) = first_step(&scene, test_preset)?;
         let now = self.clock.now_ms();
         let device_token = input
             .device_token
-            .filter(|d| (8..=64).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            .filter(|d| {
+                (8..=64).contains(&d.len())
+                    && d.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
             .unwrap_or_else(|| ids::nonce(16));
         let cycle = Cycle {
             certify_id: ids::certify_id(),
@@ -235,8 +276,10 @@ impl CycleService {
             expires_at_ms: now + INIT_TTL_MS,
             nonce: ids::nonce(18),
             attempts: 0,
-            max_attempts: scene.policy.max_attempts + u8::from(presentation == Presentation::Silent),
+            max_attempts: scene.policy.max_attempts
+                + u8::from(presentation == Presentation::Silent),
             state: CycleState::Pending,
+            closed_with: None,
             secret,
             test_preset,
             page_url: input.page_url.chars().take(1024).collect(),
@@ -263,33 +306,50 @@ impl CycleService {
     pub async fn answer(&self, input: AnswerInput) -> Result<AnswerOutput, CycleError> {
         let now = self.clock.now_ms();
         if input.certify_id.len() > 64 {
-            return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![Finding::Malformed]));
+            return Ok(AnswerOutput::failed(
+                VerifyCode::F017,
+                false,
+                vec![Finding::Malformed],
+            ));
         }
-        let Some((mut cycle, version)) = self.stores.hot.cycle(&input.certify_id, now).await? else {
+        let Some((mut cycle, version)) = self.stores.hot.cycle(&input.certify_id, now).await?
+        else {
             return Ok(AnswerOutput::failed(VerifyCode::F014, false, vec![]));
         };
         match cycle.state {
             CycleState::Pending => {}
             CycleState::Passed => return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![])),
-            CycleState::Closed => return Ok(AnswerOutput::failed(VerifyCode::F015, false, vec![])),
+            CycleState::Closed => {
+                let code = cycle.closed_with.unwrap_or(VerifyCode::F015);
+                return Ok(AnswerOutput::failed(code, false, vec![]));
+            }
         }
         let expected_attempt = u32::from(cycle.attempts) + 1;
-        if !ct_eq(input.nonce.as_bytes(), cycle.nonce.as_bytes()) || input.attempt != expected_attempt {
+        if !ct_eq(input.nonce.as_bytes(), cycle.nonce.as_bytes())
+            || input.attempt != expected_attempt
+        {
             // A replayed or forged request: burn the cycle so a captured one is worth nothing.
             cycle.state = CycleState::Closed;
+            cycle.closed_with = Some(VerifyCode::F017);
             self.stores.hot.replace_cycle(&cycle, version).await?;
             return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![]));
         }
         cycle.attempts += 1;
         let verdict = match cycle.test_preset {
             // Test mode skips every check but the protocol's.
-            Some(_) if challenge::check(&cycle.secret, &input.answer) != Verdict::Anomaly(vec![Finding::KindMismatch]) => {
+            Some(_)
+                if challenge::check(&cycle.secret, &input.answer)
+                    != Verdict::Anomaly(vec![Finding::KindMismatch]) =>
+            {
                 Verdict::Pass
             }
             _ => challenge::check(&cycle.secret, &input.answer),
         };
         let out = match verdict {
-            Verdict::Pass if cycle.secret == Secret::Silent && cycle.test_preset != Some(TestPreset::SilentPass) => {
+            Verdict::Pass
+                if cycle.secret == Secret::Silent
+                    && cycle.test_preset != Some(TestPreset::SilentPass) =>
+            {
                 // No-CAPTCHA escalates to its secondary challenge. Until the risk engine lands,
                 // the silent step is never trusted on its own in production.
                 let secondary = cycle.secondary_kind.unwrap_or(VerificationType::Slider);
@@ -315,7 +375,11 @@ impl CycleService {
                     kind: cycle.kind,
                     test_preset: cycle.test_preset,
                 };
-                let sealed = self.keyring.read().unwrap_or_else(|p| p.into_inner()).seal(&claims);
+                let sealed = self
+                    .keyring
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .seal(&claims);
                 let param = VerifyParam {
                     scene_id: cycle.scene_id.clone(),
                     certify_id: cycle.certify_id.clone(),
@@ -334,15 +398,18 @@ impl CycleService {
                 let retry = cycle.attempts < cycle.max_attempts;
                 if !retry {
                     cycle.state = CycleState::Closed;
+                    cycle.closed_with = Some(VerifyCode::F015);
                 }
                 AnswerOutput::failed(VerifyCode::F015, retry, reasons)
             }
             Verdict::Scripted(reasons) => {
                 cycle.state = CycleState::Closed;
+                cycle.closed_with = Some(VerifyCode::F024);
                 AnswerOutput::failed(VerifyCode::F024, false, reasons)
             }
             Verdict::Anomaly(reasons) => {
                 cycle.state = CycleState::Closed;
+                cycle.closed_with = Some(VerifyCode::F017);
                 AnswerOutput::failed(VerifyCode::F017, false, reasons)
             }
         };
@@ -367,7 +434,11 @@ impl CycleService {
         let Some(sealed) = VerifyParam::sealed_part(param) else {
             return Ok(ServerVerdict::code(VerifyCode::F003));
         };
-        let opened = self.keyring.read().unwrap_or_else(|p| p.into_inner()).open(&sealed);
+        let opened = self
+            .keyring
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .open(&sealed);
         let Ok(claims) = opened else {
             return Ok(ServerVerdict::code(VerifyCode::F003));
         };
@@ -375,10 +446,18 @@ impl CycleService {
             // Another tenant's token is, for this caller, not a token at all.
             return Ok(ServerVerdict::code(VerifyCode::F003));
         }
-        let verdict = |code| ServerVerdict { code, certify_id: Some(claims.certify_id.clone()) };
+        let verdict = |code| ServerVerdict {
+            code,
+            certify_id: Some(claims.certify_id.clone()),
+        };
         if let Some(expected) = scene_id.filter(|s| !s.is_empty()) {
             let known = ids::looks_like_scene_id(expected)
-                && self.stores.config.scene(expected).await?.is_some_and(|s| s.tenant_id == tenant_id);
+                && self
+                    .stores
+                    .config
+                    .scene(expected)
+                    .await?
+                    .is_some_and(|s| s.tenant_id == tenant_id);
             if !known {
                 return Ok(verdict(VerifyCode::F005));
             }
@@ -389,8 +468,15 @@ impl CycleService {
         let Some(scene) = self.stores.config.scene(&claims.scene_id).await? else {
             return Ok(verdict(VerifyCode::F005));
         };
-        if let Some(preset) = claims.test_preset.filter(|_| scene.status == SceneStatus::Test) {
-            return Ok(verdict(if preset.passes() { VerifyCode::T005 } else { VerifyCode::F004 }));
+        if let Some(preset) = claims
+            .test_preset
+            .filter(|_| scene.status == SceneStatus::Test)
+        {
+            return Ok(verdict(if preset.passes() {
+                VerifyCode::T005
+            } else {
+                VerifyCode::F004
+            }));
         }
         let now = self.clock.now_ms();
         if now - claims.passed_at_ms > TOKEN_WINDOW_MS {
@@ -399,7 +485,12 @@ impl CycleService {
         let first = self
             .stores
             .hot
-            .first_use("pass-token", &claims.certify_id, claims.passed_at_ms + TOKEN_WINDOW_MS + 60_000, now)
+            .first_use(
+                "pass-token",
+                &claims.certify_id,
+                claims.passed_at_ms + TOKEN_WINDOW_MS + 60_000,
+                now,
+            )
             .await?;
         if !first {
             return Ok(verdict(VerifyCode::F008));
@@ -407,7 +498,11 @@ impl CycleService {
         if let Some(preset) = claims.test_preset {
             // Passed in test mode, but the scene has since gone to production: honour the
             // preset that was in force at the pass rather than a check that never ran.
-            return Ok(verdict(if preset.passes() { VerifyCode::T005 } else { VerifyCode::F004 }));
+            return Ok(verdict(if preset.passes() {
+                VerifyCode::T005
+            } else {
+                VerifyCode::F004
+            }));
         }
         Ok(verdict(VerifyCode::T001))
     }

@@ -8,13 +8,17 @@ use rand::distr::Alphanumeric;
 fn lower_alnum(len: usize) -> String {
     const SET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..len).map(|_| SET[rng.random_range(0..SET.len())] as char).collect()
+    (0..len)
+        .map(|_| SET[rng.random_range(0..SET.len())] as char)
+        .collect()
 }
 
 fn upper_alnum(len: usize) -> String {
     const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
-    (0..len).map(|_| SET[rng.random_range(0..SET.len())] as char).collect()
+    (0..len)
+        .map(|_| SET[rng.random_range(0..SET.len())] as char)
+        .collect()
 }
 
 /// A scene id: 8 lowercase letters and digits, as the console shows them.
@@ -39,12 +43,23 @@ pub fn access_key_id() -> String {
 
 /// A 30-character access key secret.
 pub fn access_key_secret() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(30).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(30)
+        .map(char::from)
+        .collect()
 }
 
 /// An admin bearer token.
 pub fn admin_token() -> String {
-    format!("stile_{}", rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect::<String>())
+    format!(
+        "stile_{}",
+        rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(40)
+            .map(char::from)
+            .collect::<String>()
+    )
 }
 
 /// A verification cycle id (`certifyId`).
@@ -56,7 +71,14 @@ pub fn certify_id() -> String {
 pub fn request_id() -> String {
     let raw: [u8; 16] = rand::rng().random();
     let h = hex::encode_upper(raw);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A random string of `bytes` random bytes, URL-safe base64 without padding.
@@ -69,5 +91,7 @@ pub fn nonce(bytes: usize) -> String {
 
 /// Whether `s` has the shape of a scene id (checked before any lookup).
 pub fn looks_like_scene_id(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -37,7 +37,8 @@ fn secret_env(name: &str) -> anyhow::Result<Option<String>> {
         return Ok(Some(v.trim().to_owned()).filter(|v| !v.is_empty()));
     }
     if let Ok(path) = std::env::var(format!("{name}_FILE")) {
-        let v = std::fs::read_to_string(&path).with_context(|| format!("reading {name}_FILE {path}"))?;
+        let v = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {name}_FILE {path}"))?;
         return Ok(Some(v.trim().to_owned()));
     }
     Ok(None)
@@ -46,7 +47,8 @@ fn secret_env(name: &str) -> anyhow::Result<Option<String>> {
 fn load_settings(cli: Cli) -> anyhow::Result<Settings> {
     let mut s = match &cli.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             Settings::from_toml(&text).with_context(|| format!("parsing {}", path.display()))?
         }
         None => Settings::default(),
@@ -82,7 +84,9 @@ fn load_settings(cli: Cli) -> anyhow::Result<Settings> {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STILE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -96,7 +100,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -116,7 +121,10 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     let base = app.base_url();
     if let Some(first) = app.first_start() {
-        println!("First start: Stile created its data directory at {}.", data_dir.display());
+        println!(
+            "First start: Stile created its data directory at {}.",
+            data_dir.display()
+        );
         println!("Save these now — secrets are shown only once:");
         if let Some(t) = &first.admin_token {
             println!("  admin token (Bearer, /admin/v1): {t}");

@@ -50,14 +50,27 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0001, 2.5, 14))
         });
         let verifications = Family::<VerifyLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route, method and status", http_requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", http_latency.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            http_latency.clone(),
+        );
         registry.register(
             "verifications",
             "Verification outcomes by stage (init, answer, server), scene, type and code",
             verifications.clone(),
         );
-        Self { registry, http_requests, http_latency, verifications }
+        Self {
+            registry,
+            http_requests,
+            http_latency,
+            verifications,
+        }
     }
 
     /// Count one verification outcome.
@@ -75,7 +88,8 @@ impl Metrics {
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }

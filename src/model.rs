@@ -20,7 +20,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -98,7 +101,10 @@ pub enum TestPreset {
 impl TestPreset {
     /// Whether server verification of a test-mode token passes.
     pub fn passes(self) -> bool {
-        matches!(self, Self::Pass | Self::SilentPass | Self::SilentFailSecondaryPass)
+        matches!(
+            self,
+            Self::Pass | Self::SilentPass | Self::SilentFailSecondaryPass
+        )
     }
 
     fn fits(self, kind: VerificationType) -> bool {
@@ -153,7 +159,10 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { max_attempts: 5, shadow: false }
+        Self {
+            max_attempts: 5,
+            shadow: false,
+        }
     }
 }
 
@@ -274,8 +283,12 @@ where
 impl Scene {
     /// Build a new scene from a creation request, with a fresh id.
     pub fn create(tenant_id: &str, spec: SceneSpec, now: i64) -> Result<Scene, ValidationError> {
-        let name = spec.name.ok_or_else(|| ValidationError::new("name", "is required"))?;
-        let kind = spec.kind.ok_or_else(|| ValidationError::new("type", "is required"))?;
+        let name = spec
+            .name
+            .ok_or_else(|| ValidationError::new("name", "is required"))?;
+        let kind = spec
+            .kind
+            .ok_or_else(|| ValidationError::new("type", "is required"))?;
         let mut scene = Scene {
             id: ids::scene_id(),
             tenant_id: tenant_id.to_owned(),
@@ -297,11 +310,13 @@ impl Scene {
         if kind == VerificationType::NoCaptcha && scene.secondary_type.is_none() {
             scene.secondary_type = Some(VerificationType::Slider);
         }
-        scene.test_preset = spec.test_preset.unwrap_or(if kind == VerificationType::NoCaptcha {
-            TestPreset::SilentPass
-        } else {
-            TestPreset::Pass
-        });
+        scene.test_preset = spec
+            .test_preset
+            .unwrap_or(if kind == VerificationType::NoCaptcha {
+                TestPreset::SilentPass
+            } else {
+                TestPreset::Pass
+            });
         scene.validate()?;
         Ok(scene)
     }
@@ -374,7 +389,10 @@ impl Scene {
             return Err(ValidationError::new("name", "must be 1 to 32 characters"));
         }
         if self.name.chars().any(char::is_control) {
-            return Err(ValidationError::new("name", "must not contain control characters"));
+            return Err(ValidationError::new(
+                "name",
+                "must not contain control characters",
+            ));
         }
         match (self.kind, self.secondary_type) {
             (VerificationType::NoCaptcha, None) => {
@@ -409,7 +427,10 @@ impl Scene {
             ));
         }
         if !(1..=10).contains(&self.policy.max_attempts) {
-            return Err(ValidationError::new("policy.maxAttempts", "must be between 1 and 10"));
+            return Err(ValidationError::new(
+                "policy.maxAttempts",
+                "must be between 1 and 10",
+            ));
         }
         if !LANGUAGES.contains(&self.language.as_str()) {
             return Err(ValidationError::new(
@@ -421,11 +442,17 @@ impl Scene {
             if !TEXT_KEYS.contains(&key.as_str()) {
                 return Err(ValidationError::new(
                     "customText",
-                    format!("unknown text key {key:?}; keys are {}", TEXT_KEYS.join(", ")),
+                    format!(
+                        "unknown text key {key:?}; keys are {}",
+                        TEXT_KEYS.join(", ")
+                    ),
                 ));
             }
             if text.chars().count() > 200 {
-                return Err(ValidationError::new("customText", "texts are at most 200 characters"));
+                return Err(ValidationError::new(
+                    "customText",
+                    "texts are at most 200 characters",
+                ));
             }
         }
         if self.allowed_urls.len() > 100 {
@@ -444,7 +471,11 @@ impl Scene {
 
     /// The page-URL rule (F016): no list allows all; otherwise any entry must be a substring.
     pub fn allows_page(&self, page_url: &str) -> bool {
-        self.allowed_urls.is_empty() || self.allowed_urls.iter().any(|u| page_url.contains(u.as_str()))
+        self.allowed_urls.is_empty()
+            || self
+                .allowed_urls
+                .iter()
+                .any(|u| page_url.contains(u.as_str()))
     }
 }
 
@@ -453,7 +484,10 @@ impl Tenant {
     pub fn check_name(name: &str) -> Result<(), ValidationError> {
         let n = name.trim().chars().count();
         if n == 0 || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(ValidationError::new("name", "must be 1 to 64 printable characters"));
+            return Err(ValidationError::new(
+                "name",
+                "must be 1 to 64 printable characters",
+            ));
         }
         Ok(())
     }
@@ -461,7 +495,10 @@ impl Tenant {
     /// Validate a QPS quota (1–1,000,000).
     pub fn check_quota(qps: u32) -> Result<(), ValidationError> {
         if !(1..=1_000_000).contains(&qps) {
-            return Err(ValidationError::new("qpsQuota", "must be between 1 and 1000000"));
+            return Err(ValidationError::new(
+                "qpsQuota",
+                "must be between 1 and 1000000",
+            ));
         }
         Ok(())
     }
@@ -472,7 +509,11 @@ mod tests {
     use super::*;
 
     fn spec(name: &str, kind: VerificationType) -> SceneSpec {
-        SceneSpec { name: Some(name.into()), kind: Some(kind), ..Default::default() }
+        SceneSpec {
+            name: Some(name.into()),
+            kind: Some(kind),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -480,7 +521,12 @@ mod tests {
         assert!(Scene::create("t", spec(&"场".repeat(32), VerificationType::Slider), 0).is_ok());
         let err = Scene::create("t", spec(&"a".repeat(33), VerificationType::Slider), 0);
         assert_eq!(err.unwrap_err().field, "name");
-        assert_eq!(Scene::create("t", spec("  ", VerificationType::Slider), 0).unwrap_err().field, "name");
+        assert_eq!(
+            Scene::create("t", spec("  ", VerificationType::Slider), 0)
+                .unwrap_err()
+                .field,
+            "name"
+        );
     }
 
     #[test]
@@ -490,22 +536,34 @@ mod tests {
         assert_eq!(s.test_preset, TestPreset::SilentPass);
         let mut bad = spec("n", VerificationType::Slider);
         bad.secondary_type = Some(VerificationType::Jigsaw);
-        assert_eq!(Scene::create("t", bad, 0).unwrap_err().field, "secondaryType");
+        assert_eq!(
+            Scene::create("t", bad, 0).unwrap_err().field,
+            "secondaryType"
+        );
     }
 
     #[test]
     fn integration_is_fixed_after_creation() {
         let s = Scene::create("t", spec("n", VerificationType::Slider), 0).unwrap();
-        let patch = ScenePatch { integration: Some(Integration::Webview), ..Default::default() };
+        let patch = ScenePatch {
+            integration: Some(Integration::Webview),
+            ..Default::default()
+        };
         assert_eq!(s.apply(patch, 1).unwrap_err().field, "integration");
-        let same = ScenePatch { integration: Some(Integration::Web), ..Default::default() };
+        let same = ScenePatch {
+            integration: Some(Integration::Web),
+            ..Default::default()
+        };
         assert!(s.apply(same, 1).is_ok());
     }
 
     #[test]
     fn switching_type_keeps_the_scene_consistent() {
         let s = Scene::create("t", spec("n", VerificationType::NoCaptcha), 0).unwrap();
-        let patch = ScenePatch { kind: Some(VerificationType::Jigsaw), ..Default::default() };
+        let patch = ScenePatch {
+            kind: Some(VerificationType::Jigsaw),
+            ..Default::default()
+        };
         let next = s.apply(patch, 1).unwrap();
         assert_eq!(next.secondary_type, None);
         assert_eq!(next.test_preset, TestPreset::Pass);

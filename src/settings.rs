@@ -42,7 +42,10 @@ pub enum StoreSettings {
         fsync_every_commit: bool,
     },
     /// Redis for hot state, PostgreSQL for configuration.
-    Cluster { redis_url: String, postgres_url: String },
+    Cluster {
+        redis_url: String,
+        postgres_url: String,
+    },
 }
 
 /// Request limits.
@@ -78,7 +81,9 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("stile-data"),
             public_url: None,
-            store: StoreSettings::Embedded { fsync_every_commit: false },
+            store: StoreSettings::Embedded {
+                fsync_every_commit: false,
+            },
             log_format: "text".into(),
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
@@ -110,15 +115,24 @@ impl Settings {
     /// Settings for tests: port 0 on loopback, the given data directory, no demo credentials
     /// printed.
     pub fn for_tests(data_dir: PathBuf) -> Self {
-        Self { listen: "127.0.0.1:0".into(), data_dir, ..Self::default() }
+        Self {
+            listen: "127.0.0.1:0".into(),
+            data_dir,
+            ..Self::default()
+        }
     }
 
     /// Check what serde cannot: addresses, proxies, limits.
     pub fn validate(&self) -> Result<(), String> {
-        self.listen.parse::<std::net::SocketAddr>().map_err(|e| format!("listen {:?}: {e}", self.listen))?;
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| format!("listen {:?}: {e}", self.listen))?;
         self.proxies()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(format!("log_format must be text or json, not {:?}", self.log_format));
+            return Err(format!(
+                "log_format must be text or json, not {:?}",
+                self.log_format
+            ));
         }
         if self.limits.widget_body_bytes < 1024 || self.limits.admin_body_bytes < 1024 {
             return Err("body limits must be at least 1024 bytes".into());
@@ -153,7 +167,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.listen, "0.0.0.0:9000");
-        assert!(matches!(s.store, StoreSettings::Embedded { fsync_every_commit: true }));
+        assert!(matches!(
+            s.store,
+            StoreSettings::Embedded {
+                fsync_every_commit: true
+            }
+        ));
         assert_eq!(s.proxies().unwrap().len(), 2);
         assert!(Settings::from_toml("lisen = \"x\"").is_err());
     }
@@ -164,7 +183,10 @@ mod tests {
         assert!(s.validate().is_ok());
         s.trusted_proxies = vec!["nope".into()];
         assert!(s.validate().unwrap_err().contains("nope"));
-        let s = Settings { listen: "localhost".into(), ..Settings::default() };
+        let s = Settings {
+            listen: "localhost".into(),
+            ..Settings::default()
+        };
         assert!(s.validate().is_err());
     }
 }

@@ -54,7 +54,10 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring").field("current", &self.current).field("ids", &self.keys.keys()).finish()
+        f.debug_struct("Keyring")
+            .field("current", &self.current)
+            .field("ids", &self.keys.keys())
+            .finish()
     }
 }
 
@@ -93,7 +96,11 @@ impl Keyring {
     pub fn export(&self) -> KeyringExport {
         KeyringExport {
             current: self.current,
-            keys: self.keys.iter().map(|(id, k)| (*id, hex::encode(k))).collect(),
+            keys: self
+                .keys
+                .iter()
+                .map(|(id, k)| (*id, hex::encode(k)))
+                .collect(),
         }
     }
 
@@ -103,7 +110,10 @@ impl Keyring {
             let raw: [u8; 32] = hex::decode(hexkey).ok()?.try_into().ok()?;
             keys.insert(*id, raw);
         }
-        keys.contains_key(&e.current).then_some(Keyring { current: e.current, keys })
+        keys.contains_key(&e.current).then_some(Keyring {
+            current: e.current,
+            keys,
+        })
     }
 
     /// Seal claims under the current key.
@@ -116,7 +126,13 @@ impl Keyring {
         header[1..5].copy_from_slice(&self.current.to_be_bytes());
         let plain = serde_json::to_vec(claims).expect("claims serialize");
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: &header })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &header,
+                },
+            )
             .expect("AES-GCM encryption cannot fail for in-memory buffers");
         let mut out = Vec::with_capacity(5 + 12 + ct.len());
         out.extend_from_slice(&header);
@@ -130,7 +146,9 @@ impl Keyring {
         if token.len() > 4096 {
             return Err(TokenError::Malformed);
         }
-        let raw = URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| TokenError::Malformed)?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(token.trim())
+            .map_err(|_| TokenError::Malformed)?;
         if raw.len() < 5 + 12 + 16 || raw[0] != VERSION {
             return Err(TokenError::Malformed);
         }
@@ -139,7 +157,13 @@ impl Keyring {
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
         let (nonce, ct) = rest.split_at(12);
         let plain = Aes256Gcm::new(key.into())
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: header })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: header,
+                },
+            )
             .map_err(|_| TokenError::Tampered)?;
         serde_json::from_slice(&plain).map_err(|_| TokenError::Tampered)
     }
@@ -164,8 +188,13 @@ impl VerifyParam {
     pub fn sealed_part(param: &str) -> Option<String> {
         let p = param.trim();
         if p.starts_with('{') {
-            serde_json::from_str::<VerifyParam>(p).ok().map(|v| v.security_token)
-        } else if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            serde_json::from_str::<VerifyParam>(p)
+                .ok()
+                .map(|v| v.security_token)
+        } else if !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             Some(p.to_owned())
         } else {
             None
@@ -221,7 +250,10 @@ mod tests {
         for i in 0..raw.len() {
             let mut r = raw.clone();
             r[i] ^= 0x10;
-            assert!(ring.open(&URL_SAFE_NO_PAD.encode(r)).is_err(), "flip at byte {i}");
+            assert!(
+                ring.open(&URL_SAFE_NO_PAD.encode(r)).is_err(),
+                "flip at byte {i}"
+            );
         }
         assert_eq!(ring.open("!!!"), Err(TokenError::Malformed));
         assert_eq!(ring.open(""), Err(TokenError::Malformed));
@@ -230,9 +262,19 @@ mod tests {
 
     #[test]
     fn verify_param_shapes() {
-        let p = VerifyParam { scene_id: "s".into(), certify_id: "c".into(), security_token: "abc_-1".into() };
-        assert_eq!(VerifyParam::sealed_part(&p.encode()).as_deref(), Some("abc_-1"));
-        assert_eq!(VerifyParam::sealed_part("abc_-1").as_deref(), Some("abc_-1"));
+        let p = VerifyParam {
+            scene_id: "s".into(),
+            certify_id: "c".into(),
+            security_token: "abc_-1".into(),
+        };
+        assert_eq!(
+            VerifyParam::sealed_part(&p.encode()).as_deref(),
+            Some("abc_-1")
+        );
+        assert_eq!(
+            VerifyParam::sealed_part("abc_-1").as_deref(),
+            Some("abc_-1")
+        );
         assert_eq!(VerifyParam::sealed_part("{not json"), None);
         assert_eq!(VerifyParam::sealed_part("a b"), None);
     }

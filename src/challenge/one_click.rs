@@ -33,5 +33,9 @@ pub fn check(a: &OneClickAnswer) -> Verdict {
         // A real mouse has to travel onto the box; a click from nowhere is synthetic.
         findings.push(Finding::NoApproach);
     }
-    if findings.is_empty() { Verdict::Pass } else { Verdict::Scripted(findings) }
+    if findings.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Scripted(findings)
+    }
 }

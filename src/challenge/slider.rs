@@ -49,7 +49,12 @@ mod tests {
     use crate::risk::tests::human_drag;
 
     fn answer(points: Vec<Point>) -> SliderAnswer {
-        SliderAnswer { track_width: 300.0, pointer: Pointer::Mouse, points, env: Environment::default() }
+        SliderAnswer {
+            track_width: 300.0,
+            pointer: Pointer::Mouse,
+            points,
+            env: Environment::default(),
+        }
     }
 
     #[test]
@@ -62,12 +67,17 @@ mod tests {
 
     #[test]
     fn stopping_short_is_wrong() {
-        assert_eq!(check(&answer(human_drag(1, 300.0, 0.6))), Verdict::Wrong(vec![Finding::NotAtTarget]));
+        assert_eq!(
+            check(&answer(human_drag(1, 300.0, 0.6))),
+            Verdict::Wrong(vec![Finding::NotAtTarget])
+        );
     }
 
     #[test]
     fn a_straight_constant_speed_drag_is_scripted() {
-        let pts: Vec<Point> = (0..=30).map(|i| [i as f64 * 10.0, 20.0, i as f64 * 16.0]).collect();
+        let pts: Vec<Point> = (0..=30)
+            .map(|i| [i as f64 * 10.0, 20.0, i as f64 * 16.0])
+            .collect();
         assert!(matches!(check(&answer(pts)), Verdict::Scripted(_)));
     }
 

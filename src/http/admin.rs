@@ -16,7 +16,9 @@ use super::error::{ApiError, ApiJson};
 use crate::codes::VerifyCode;
 use crate::crypto::token_hash;
 use crate::ids;
-use crate::model::{AccessKey, AdminToken, Role, Scene, ScenePatch, SceneSpec, Tenant, ValidationError};
+use crate::model::{
+    AccessKey, AdminToken, Role, Scene, ScenePatch, SceneSpec, Tenant, ValidationError,
+};
 
 /// The OpenAPI document of every HTTP API the binary serves.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -26,11 +28,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin/v1/openapi.json", get(openapi))
         .route("/admin/v1/codes", get(codes))
         .route("/admin/v1/tenants", get(list_tenants).post(create_tenant))
-        .route("/admin/v1/tenants/{id}", get(get_tenant).patch(patch_tenant).delete(delete_tenant))
-        .route("/admin/v1/tenants/{id}/access-keys", get(list_keys).post(create_key))
-        .route("/admin/v1/access-keys/{id}", get(get_key).patch(patch_key).delete(delete_key))
+        .route(
+            "/admin/v1/tenants/{id}",
+            get(get_tenant).patch(patch_tenant).delete(delete_tenant),
+        )
+        .route(
+            "/admin/v1/tenants/{id}/access-keys",
+            get(list_keys).post(create_key),
+        )
+        .route(
+            "/admin/v1/access-keys/{id}",
+            get(get_key).patch(patch_key).delete(delete_key),
+        )
         .route("/admin/v1/scenes", get(list_scenes).post(create_scene))
-        .route("/admin/v1/scenes/{id}", get(get_scene).patch(patch_scene).delete(delete_scene))
+        .route(
+            "/admin/v1/scenes/{id}",
+            get(get_scene).patch(patch_scene).delete(delete_scene),
+        )
         .route("/admin/v1/admin-tokens", post(create_admin_token))
         .route("/admin/v1/token-keys/rotate", post(rotate_token_key))
 }
@@ -73,13 +87,21 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Viewer::from_request_parts(parts, state).await?.0 {
             Role::Admin => Ok(Admin),
-            Role::Viewer => Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "this token may only read")),
+            Role::Viewer => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "this token may only read",
+            )),
         }
     }
 }
 
 fn unauthorized() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "a valid admin bearer token is required")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized",
+        "a valid admin bearer token is required",
+    )
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -105,14 +127,23 @@ struct TenantBody {
 }
 
 fn check_prefix(p: &str) -> Result<(), ValidationError> {
-    if !(3..=32).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
-        return Err(ValidationError::new("prefix", "must be 3 to 32 lowercase letters or digits"));
+    if !(3..=32).contains(&p.len())
+        || !p
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Err(ValidationError::new(
+            "prefix",
+            "must be 3 to 32 lowercase letters or digits",
+        ));
     }
     Ok(())
 }
 
 async fn list_tenants(State(st): State<AppState>, _: Viewer) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "tenants": st.stores.config.tenants().await? })))
+    Ok(Json(
+        json!({ "tenants": st.stores.config.tenants().await? }),
+    ))
 }
 
 async fn create_tenant(
@@ -120,22 +151,38 @@ async fn create_tenant(
     _: Admin,
     ApiJson(body): ApiJson<TenantBody>,
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
-    let name = body.name.ok_or_else(|| ValidationError::new("name", "is required"))?;
+    let name = body
+        .name
+        .ok_or_else(|| ValidationError::new("name", "is required"))?;
     Tenant::check_name(&name)?;
     let prefix = body.prefix.unwrap_or_else(ids::prefix);
     check_prefix(&prefix)?;
     let qps_quota = body.qps_quota.unwrap_or(1000);
     Tenant::check_quota(qps_quota)?;
-    let tenant = Tenant { id: ids::tenant_id(), name, prefix, qps_quota, created_at: st.clock.now_s() };
+    let tenant = Tenant {
+        id: ids::tenant_id(),
+        name,
+        prefix,
+        qps_quota,
+        created_at: st.clock.now_s(),
+    };
     st.stores.config.insert_tenant(&tenant).await?;
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
 async fn load_tenant(st: &AppState, id: &str) -> Result<Tenant, ApiError> {
-    st.stores.config.tenant(id).await?.ok_or_else(|| ApiError::not_found("tenant"))
+    st.stores
+        .config
+        .tenant(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))
 }
 
-async fn get_tenant(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Tenant>, ApiError> {
+async fn get_tenant(
+    State(st): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+) -> Result<Json<Tenant>, ApiError> {
     Ok(Json(load_tenant(&st, &id).await?))
 }
 
@@ -164,7 +211,11 @@ async fn patch_tenant(
     Ok(Json(tenant))
 }
 
-async fn delete_tenant(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_tenant(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     if st.stores.config.delete_tenant(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -193,14 +244,28 @@ struct KeyBody {
 
 fn check_description(d: &str) -> Result<(), ValidationError> {
     if d.chars().count() > 128 {
-        return Err(ValidationError::new("description", "is at most 128 characters"));
+        return Err(ValidationError::new(
+            "description",
+            "is at most 128 characters",
+        ));
     }
     Ok(())
 }
 
-async fn list_keys(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn list_keys(
+    State(st): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     load_tenant(&st, &id).await?;
-    let keys: Vec<Value> = st.stores.config.access_keys(&id).await?.iter().map(key_json).collect();
+    let keys: Vec<Value> = st
+        .stores
+        .config
+        .access_keys(&id)
+        .await?
+        .iter()
+        .map(key_json)
+        .collect();
     Ok(Json(json!({ "accessKeys": keys })))
 }
 
@@ -221,7 +286,9 @@ async fn create_key(
     let key_id = ids::access_key_id();
     let secret = ids::access_key_secret();
     let key = AccessKey {
-        sealed_secret: st.master.seal(&format!("access-key:{key_id}"), secret.as_bytes()),
+        sealed_secret: st
+            .master
+            .seal(&format!("access-key:{key_id}"), secret.as_bytes()),
         id: key_id,
         tenant_id: id,
         enabled: body.enabled.unwrap_or(true),
@@ -235,10 +302,18 @@ async fn create_key(
 }
 
 async fn load_key(st: &AppState, id: &str) -> Result<AccessKey, ApiError> {
-    st.stores.config.access_key(id).await?.ok_or_else(|| ApiError::not_found("access key"))
+    st.stores
+        .config
+        .access_key(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("access key"))
 }
 
-async fn get_key(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_key(
+    State(st): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(key_json(&load_key(&st, &id).await?)))
 }
 
@@ -260,7 +335,11 @@ async fn patch_key(
     Ok(Json(key_json(&key)))
 }
 
-async fn delete_key(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_key(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     if st.stores.config.delete_access_key(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -288,7 +367,12 @@ async fn resolve_tenant(st: &AppState, named: Option<String>) -> Result<String, 
             .into_iter()
             .next()
             .map(|t| t.id)
-            .ok_or_else(|| ApiError::from(ValidationError::new("tenantId", "is required: no tenant exists"))),
+            .ok_or_else(|| {
+                ApiError::from(ValidationError::new(
+                    "tenantId",
+                    "is required: no tenant exists",
+                ))
+            }),
     }
 }
 
@@ -297,7 +381,9 @@ async fn list_scenes(
     _: Viewer,
     Query(q): Query<SceneQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "scenes": st.stores.config.scenes(q.tenant_id.as_deref()).await? })))
+    Ok(Json(
+        json!({ "scenes": st.stores.config.scenes(q.tenant_id.as_deref()).await? }),
+    ))
 }
 
 async fn create_scene(
@@ -312,10 +398,18 @@ async fn create_scene(
 }
 
 async fn load_scene(st: &AppState, id: &str) -> Result<Scene, ApiError> {
-    st.stores.config.scene(id).await?.ok_or_else(|| ApiError::not_found("scene"))
+    st.stores
+        .config
+        .scene(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("scene"))
 }
 
-async fn get_scene(State(st): State<AppState>, _: Viewer, Path(id): Path<String>) -> Result<Json<Scene>, ApiError> {
+async fn get_scene(
+    State(st): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+) -> Result<Json<Scene>, ApiError> {
     Ok(Json(load_scene(&st, &id).await?))
 }
 
@@ -331,7 +425,11 @@ async fn patch_scene(
     Ok(Json(next))
 }
 
-async fn delete_scene(State(st): State<AppState>, _: Admin, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_scene(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     if st.stores.config.delete_scene(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -358,9 +456,17 @@ async fn create_admin_token(
         return Err(ValidationError::new("label", "is at most 64 characters").into());
     }
     let token = ids::admin_token();
-    let record = AdminToken { hash: token_hash(&token), role: body.role, label: body.label, created_at: st.clock.now_s() };
+    let record = AdminToken {
+        hash: token_hash(&token),
+        role: body.role,
+        label: body.label,
+        created_at: st.clock.now_s(),
+    };
     st.stores.config.put_admin_token(&record).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "token": token, "role": record.role, "label": record.label }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "role": record.role, "label": record.label })),
+    ))
 }
 
 async fn rotate_token_key(State(st): State<AppState>, _: Admin) -> Result<Json<Value>, ApiError> {

@@ -38,7 +38,11 @@ struct AcsError {
 
 impl AcsError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -59,8 +63,16 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn param<'a>(query: &'a [(String, String)], form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query.iter().chain(form.iter()).find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+fn param<'a>(
+    query: &'a [(String, String)],
+    form: &'a [(String, String)],
+    name: &str,
+) -> Option<&'a str> {
+    query
+        .iter()
+        .chain(form.iter())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 async fn rpc(
@@ -85,18 +97,39 @@ async fn handle(
 ) -> Result<Response, AcsError> {
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AcsError::new(StatusCode::PAYLOAD_TOO_LARGE, "InvalidParameter.BodyTooLarge", "request body is too large")
+            AcsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "InvalidParameter.BodyTooLarge",
+                "request body is too large",
+            )
         } else {
-            AcsError::new(StatusCode::BAD_REQUEST, "InvalidParameter", "request body could not be read")
+            AcsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                "request body could not be read",
+            )
         }
     })?;
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
-        .map_err(|_| AcsError::new(StatusCode::BAD_REQUEST, "InvalidParameter", "query string is malformed"))?;
-    let is_form = header_str(headers, "content-type")
-        .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .map_err(|_| {
+            AcsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                "query string is malformed",
+            )
+        })?;
+    let is_form = header_str(headers, "content-type").is_some_and(|c| {
+        c.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
     let form: Vec<(String, String)> = if is_form && !body.is_empty() {
-        serde_urlencoded::from_bytes(&body)
-            .map_err(|_| AcsError::new(StatusCode::BAD_REQUEST, "InvalidParameter", "form body is malformed"))?
+        serde_urlencoded::from_bytes(&body).map_err(|_| {
+            AcsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                "form body is malformed",
+            )
+        })?
     } else {
         Vec::new()
     };
@@ -105,16 +138,27 @@ async fn handle(
     let Some(action) = action else {
         if method == Method::GET && headers.get(header::AUTHORIZATION).is_none() {
             // A person opening the server's root in a browser.
-            return Ok(Redirect::to(if state.settings.demo { "/demo" } else { "/healthz" }).into_response());
+            return Ok(Redirect::to(if state.settings.demo {
+                "/demo"
+            } else {
+                "/healthz"
+            })
+            .into_response());
         }
-        return Err(AcsError::new(StatusCode::BAD_REQUEST, "MissingParameter", "Action is mandatory for this action."));
+        return Err(AcsError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            "Action is mandatory for this action.",
+        ));
     };
     let version = header_str(headers, "x-acs-version").or_else(|| param(&query, &form, "Version"));
     if version != Some(API_VERSION) {
         return Err(AcsError::new(
             StatusCode::BAD_REQUEST,
             "InvalidVersion",
-            format!("Specified parameter Version is not valid; this endpoint speaks {API_VERSION}."),
+            format!(
+                "Specified parameter Version is not valid; this endpoint speaks {API_VERSION}."
+            ),
         ));
     }
     if action != "VerifyIntelligentCaptcha" && action != "VerifyCaptcha" {
@@ -137,7 +181,12 @@ async fn handle(
             tracing::error!(request_id = %current_request_id(), cause = %e, "server verification failed");
             AcsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The request processing has failed due to some unknown error.")
         })?;
-    state.metrics.verification("server", scene_id.unwrap_or("-"), "-", verdict.code.as_str());
+    state.metrics.verification(
+        "server",
+        scene_id.unwrap_or("-"),
+        "-",
+        verdict.code.as_str(),
+    );
     let mut result = json!({
         "VerifyResult": verdict.code.passed(),
         "VerifyCode": verdict.code.as_str(),
@@ -165,20 +214,35 @@ async fn authenticate(
     query: &[(String, String)],
     body: &[u8],
 ) -> Result<String, AcsError> {
-    let incomplete = |m: &str| AcsError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", m.to_owned());
-    let auth_header = header_str(headers, "authorization")
-        .ok_or_else(|| incomplete("The request signature does not conform to Aliyun standards: Authorization is missing."))?;
+    let incomplete =
+        |m: &str| AcsError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", m.to_owned());
+    let auth_header = header_str(headers, "authorization").ok_or_else(|| {
+        incomplete(
+            "The request signature does not conform to Aliyun standards: Authorization is missing.",
+        )
+    })?;
     let auth = Authorization::parse(auth_header).map_err(|e| {
         incomplete(&format!("The request signature does not conform to Aliyun standards: {e}; only ACS3-HMAC-SHA256 is supported."))
     })?;
-    for required in ["x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256", "host"] {
+    for required in [
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "host",
+    ] {
         if !auth.signed_headers.iter().any(|h| h == required) {
-            return Err(incomplete(&format!("The request signature does not conform to Aliyun standards: {required} must be signed.")));
+            return Err(incomplete(&format!(
+                "The request signature does not conform to Aliyun standards: {required} must be signed."
+            )));
         }
     }
     let date = header_str(headers, "x-acs-date").unwrap_or("");
     let when = OffsetDateTime::parse(date, &Rfc3339).map_err(|_| {
-        AcsError::new(StatusCode::BAD_REQUEST, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+        AcsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        )
     })?;
     let now_s = state.clock.now_s();
     if (now_s - when.unix_timestamp()).abs() > state.settings.limits.signature_skew_s {
@@ -190,7 +254,11 @@ async fn authenticate(
     }
     let nonce = header_str(headers, "x-acs-signature-nonce").unwrap_or("");
     if nonce.is_empty() || nonce.len() > 128 {
-        return Err(AcsError::new(StatusCode::BAD_REQUEST, "MissingSignatureNonce", "SignatureNonce is mandatory for this action."));
+        return Err(AcsError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingSignatureNonce",
+            "SignatureNonce is mandatory for this action.",
+        ));
     }
     if auth.access_key_id.len() > 128 {
         return Err(not_found_key());
@@ -202,21 +270,39 @@ async fn authenticate(
         .await
         .map_err(|e| {
             tracing::error!(cause = %e, "access key lookup failed");
-            AcsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The request processing has failed due to some unknown error.")
+            AcsError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "The request processing has failed due to some unknown error.",
+            )
         })?
         .ok_or_else(not_found_key)?;
     if !key.enabled {
-        return Err(AcsError::new(StatusCode::BAD_REQUEST, "InvalidAccessKeyId.Inactive", "Specified access key is disabled."));
+        return Err(AcsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAccessKeyId.Inactive",
+            "Specified access key is disabled.",
+        ));
     }
     let secret = state
         .master
         .open(&format!("access-key:{}", key.id), &key.sealed_secret)
-        .map_err(|_| AcsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The access key cannot be read."))?;
+        .map_err(|_| {
+            AcsError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "The access key cannot be read.",
+            )
+        })?;
     let payload_hash = acs3::sha256_hex(body);
     let claimed_hash = header_str(headers, "x-acs-content-sha256").unwrap_or("");
     let header_pairs: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_owned(), v.to_owned())))
+        .filter_map(|(n, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (n.as_str().to_owned(), v.to_owned()))
+        })
         .collect();
     let canonical = Canonical {
         method: method.as_str(),
@@ -227,7 +313,9 @@ async fn authenticate(
         payload_hash: &payload_hash,
     };
     let expected = canonical.signature(&secret);
-    if !ct_eq(claimed_hash.as_bytes(), payload_hash.as_bytes()) || !ct_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+    if !ct_eq(claimed_hash.as_bytes(), payload_hash.as_bytes())
+        || !ct_eq(expected.as_bytes(), auth.signature.as_bytes())
+    {
         return Err(AcsError::new(
             StatusCode::BAD_REQUEST,
             "SignatureDoesNotMatch",
@@ -242,18 +330,35 @@ async fn authenticate(
     let fresh = state
         .stores
         .hot
-        .first_use("acs-nonce", &format!("{}:{nonce}", key.id), now_ms + window_ms, now_ms)
+        .first_use(
+            "acs-nonce",
+            &format!("{}:{nonce}", key.id),
+            now_ms + window_ms,
+            now_ms,
+        )
         .await
         .map_err(|e| {
             tracing::error!(cause = %e, "nonce check failed");
-            AcsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The request processing has failed due to some unknown error.")
+            AcsError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "The request processing has failed due to some unknown error.",
+            )
         })?;
     if !fresh {
-        return Err(AcsError::new(StatusCode::BAD_REQUEST, "SignatureNonceUsed", "Specified signature nonce was used already."));
+        return Err(AcsError::new(
+            StatusCode::BAD_REQUEST,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        ));
     }
     Ok(key.tenant_id)
 }
 
 fn not_found_key() -> AcsError {
-    AcsError::new(StatusCode::NOT_FOUND, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+    AcsError::new(
+        StatusCode::NOT_FOUND,
+        "InvalidAccessKeyId.NotFound",
+        "Specified access key is not found.",
+    )
 }

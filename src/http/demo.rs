@@ -46,7 +46,12 @@ pub fn html_escape(s: &str) -> String {
 }
 
 async fn demo_scene_ids(st: &AppState) -> Result<Vec<String>, ApiError> {
-    let raw = st.stores.config.meta(DEMO_SCENES_META).await?.unwrap_or_default();
+    let raw = st
+        .stores
+        .config
+        .meta(DEMO_SCENES_META)
+        .await?
+        .unwrap_or_default();
     Ok(serde_json::from_slice(&raw).unwrap_or_default())
 }
 
@@ -78,11 +83,29 @@ async fn page(
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let Some(scene) = st.stores.config.scene(&scene_id).await? else {
-        return Ok((StatusCode::NOT_FOUND, Html("<h1>No such demo scene</h1><p><a href=\"/demo\">All demos</a></p>".to_owned())).into_response());
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Html("<h1>No such demo scene</h1><p><a href=\"/demo\">All demos</a></p>".to_owned()),
+        )
+            .into_response());
     };
-    let prefix = st.stores.config.tenant(&scene.tenant_id).await?.map(|t| t.prefix).unwrap_or_default();
-    let mode = if q.mode.as_deref() == Some("embed") { "embed" } else { "popup" };
-    let style = if q.style.as_deref() == Some("success") { "success" } else { "callback" };
+    let prefix = st
+        .stores
+        .config
+        .tenant(&scene.tenant_id)
+        .await?
+        .map(|t| t.prefix)
+        .unwrap_or_default();
+    let mode = if q.mode.as_deref() == Some("embed") {
+        "embed"
+    } else {
+        "popup"
+    };
+    let style = if q.style.as_deref() == Some("success") {
+        "success"
+    } else {
+        "callback"
+    };
     let lang = q
         .lang
         .filter(|l| crate::model::LANGUAGES.contains(&l.as_str()))
@@ -113,28 +136,44 @@ async fn submit(
     Path(scene_id): Path<String>,
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let creds = st.demo.get().ok_or_else(|| ApiError::internal("demo credentials are not configured"))?;
-    let base = st.base_url.get().ok_or_else(|| ApiError::internal("base URL unknown"))?;
-    let host = base.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+    let creds = st
+        .demo
+        .get()
+        .ok_or_else(|| ApiError::internal("demo credentials are not configured"))?;
+    let base = st
+        .base_url
+        .get()
+        .ok_or_else(|| ApiError::internal("base URL unknown"))?;
+    let host = base
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
     let form = serde_urlencoded::to_string([
         ("CaptchaVerifyParam", body.captcha_verify_param.as_str()),
         ("SceneId", scene_id.as_str()),
     ])
     .map_err(ApiError::internal)?;
     let date = time::OffsetDateTime::now_utc()
-        .format(&time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
         .map_err(ApiError::internal)?;
     let headers = acs3::sign_rpc_form(
-        host,
-        "VerifyIntelligentCaptcha",
-        API_VERSION,
-        &form,
+        &acs3::RpcCall {
+            host,
+            action: "VerifyIntelligentCaptcha",
+            version: API_VERSION,
+            body: &form,
+            date: &date,
+            nonce: &ids::nonce(16),
+        },
         &creds.access_key_id,
         &creds.access_key_secret,
-        &date,
-        &ids::nonce(16),
     );
-    let mut req = st.http.post(format!("{}/", base.trim_end_matches('/'))).body(form);
+    let mut req = st
+        .http
+        .post(format!("{}/", base.trim_end_matches('/')))
+        .body(form);
     for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
         req = req.header(name.as_str(), value.as_str());
     }

@@ -35,7 +35,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_owned(), message: message.into(), field: None }
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -43,7 +48,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NotFound", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{what} not found"),
+        )
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -52,7 +61,11 @@ impl ApiError {
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(request_id = %current_request_id(), %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "internal error; see the server log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "internal error; see the server log",
+        )
     }
 
     /// A verification code as an error (widget API).
@@ -83,7 +96,10 @@ impl IntoResponse for ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
-        Self { field: Some(e.field), ..Self::invalid(e.to_string()) }
+        Self {
+            field: Some(e.field),
+            ..Self::invalid(e.to_string())
+        }
     }
 }
 
@@ -100,7 +116,11 @@ impl From<CycleError> for ApiError {
     fn from(e: CycleError) -> Self {
         match e {
             CycleError::Code(code, message) => Self::verify(code, message),
-            CycleError::Unavailable(u) => Self::new(StatusCode::NOT_IMPLEMENTED, "TypeUnavailable", u.to_string()),
+            CycleError::Unavailable(u) => Self::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "TypeUnavailable",
+                u.to_string(),
+            ),
             CycleError::Store(s) => s.into(),
         }
     }
@@ -109,10 +129,14 @@ impl From<CycleError> for ApiError {
 /// Map a body rejection (size, type, syntax) to a stable error.
 pub fn rejection(status: StatusCode, text: String) -> ApiError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "PayloadTooLarge", "request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::new(status, "UnsupportedMediaType", "expected Content-Type: application/json")
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(status, "PayloadTooLarge", "request body is too large")
         }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            "UnsupportedMediaType",
+            "expected Content-Type: application/json",
+        ),
         _ => ApiError::invalid(text),
     }
 }
@@ -130,9 +154,8 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
-            Err(r @ JsonRejection::JsonDataError(_)) | Err(r @ JsonRejection::JsonSyntaxError(_)) => {
-                Err(ApiError::invalid(r.body_text()))
-            }
+            Err(r @ JsonRejection::JsonDataError(_))
+            | Err(r @ JsonRejection::JsonSyntaxError(_)) => Err(ApiError::invalid(r.body_text())),
             Err(r) => Err(rejection(r.status(), r.body_text())),
         }
     }

@@ -80,7 +80,13 @@ impl AppState {
             .flat_map(|v| v.split(','))
             .filter_map(|s| s.trim().parse().ok())
             .collect();
-        forwarded.iter().rev().find(|ip| !trusted(ip)).copied().unwrap_or(peer).to_string()
+        forwarded
+            .iter()
+            .rev()
+            .find(|ip| !trusted(ip))
+            .copied()
+            .unwrap_or(peer)
+            .to_string()
     }
 }
 
@@ -92,7 +98,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
     }
 }
 
@@ -104,16 +115,24 @@ pub fn router(state: AppState) -> Router {
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE])
         .max_age(Duration::from_secs(3600));
-    let widget = widget::router().layer(DefaultBodyLimit::max(limits.widget_body_bytes)).layer(cors);
+    let widget = widget::router()
+        .layer(DefaultBodyLimit::max(limits.widget_body_bytes))
+        .layer(cors);
     let verify = aliyun::router().layer(DefaultBodyLimit::max(limits.widget_body_bytes));
     let admin = admin::router().layer(DefaultBodyLimit::max(limits.admin_body_bytes));
-    let mut app = Router::new().merge(widget).merge(verify).merge(admin).merge(ops::router());
+    let mut app = Router::new()
+        .merge(widget)
+        .merge(verify)
+        .merge(admin)
+        .merge(ops::router());
     if state.settings.demo {
         app = app.merge(demo::router());
     }
     let timeout = Duration::from_millis(limits.request_timeout_ms);
     app.fallback(not_found)
-        .layer(middleware::from_fn(move |req: Request, next: Next| with_timeout(timeout, req, next)))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            with_timeout(timeout, req, next)
+        }))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
@@ -125,8 +144,12 @@ async fn not_found() -> ApiError {
 async fn with_timeout(limit: Duration, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "RequestTimeout", "the request took too long")
-            .into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "RequestTimeout",
+            "the request took too long",
+        )
+        .into_response(),
     }
 }
 
@@ -136,16 +159,36 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .filter(|v| {
+            (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
         .map_or_else(crate::ids::request_id, str::to_owned);
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
     let method = req.method().to_string();
     let started = Instant::now();
     let mut resp = REQUEST_ID.scope(request_id.clone(), next.run(req)).await;
     let elapsed = started.elapsed();
     let status = resp.status().as_u16();
-    state.metrics.http_requests.get_or_create(&HttpLabels { route: route.clone(), method: method.clone(), status }).inc();
-    state.metrics.http_latency.get_or_create(&RouteLabels { route: route.clone() }).observe(elapsed.as_secs_f64());
+    state
+        .metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            route: route.clone(),
+            method: method.clone(),
+            status,
+        })
+        .inc();
+    state
+        .metrics
+        .http_latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(elapsed.as_secs_f64());
     tracing::debug!(%request_id, %method, %route, status, micros = elapsed.as_micros() as u64, "request");
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);

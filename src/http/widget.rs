@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
 async fn script() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
             (header::CACHE_CONTROL, "no-cache"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
@@ -58,7 +61,12 @@ async fn init(
     let page_url = body
         .page_url
         .filter(|u| !u.is_empty())
-        .or_else(|| headers.get(header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .or_else(|| {
+            headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
     if page_url.len() > 4096 || body.prefix.as_ref().is_some_and(|p| p.len() > 64) {
         return Err(ApiError::verify(VerifyCode::F017, "parameter too long"));
@@ -72,7 +80,9 @@ async fn init(
     };
     match state.cycles.init(input).await {
         Ok(out) => {
-            state.metrics.verification("init", &out.scene_id, out.kind.as_str(), "ok");
+            state
+                .metrics
+                .verification("init", &out.scene_id, out.kind.as_str(), "ok");
             Ok(Json(out))
         }
         Err(e) => {

@@ -54,7 +54,10 @@ pub fn well_formed(points: &[Point], track_width: f64) -> Result<(), Finding> {
     if points.windows(2).any(|w| w[1][2] < w[0][2]) {
         return Err(Finding::TimeReversed);
     }
-    if points.iter().any(|p| p[0] < -8.0 || p[0] > track_width + 8.0 || p[1].abs() > 2000.0) {
+    if points
+        .iter()
+        .any(|p| p[0] < -8.0 || p[0] > track_width + 8.0 || p[1].abs() > 2000.0)
+    {
         return Err(Finding::OutOfBounds);
     }
     Ok(())
@@ -62,7 +65,11 @@ pub fn well_formed(points: &[Point], track_width: f64) -> Result<(), Finding> {
 
 /// Environment signals that alone mark automation.
 pub fn environment_findings(env: &Environment) -> Vec<Finding> {
-    if env.webdriver { vec![Finding::Webdriver] } else { Vec::new() }
+    if env.webdriver {
+        vec![Finding::Webdriver]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Signs that a drag was synthesised rather than performed.
@@ -132,22 +139,44 @@ pub(crate) mod tests {
     #[test]
     fn well_formed_catches_each_defect() {
         assert_eq!(well_formed(&[], 300.0), Err(Finding::Malformed));
-        assert_eq!(well_formed(&[[0.0, 0.0, 5.0], [1.0, 0.0, 4.0]], 300.0), Err(Finding::TimeReversed));
-        assert_eq!(well_formed(&[[400.0, 0.0, 5.0]], 300.0), Err(Finding::OutOfBounds));
-        assert_eq!(well_formed(&[[f64::INFINITY, 0.0, 5.0]], 300.0), Err(Finding::Malformed));
+        assert_eq!(
+            well_formed(&[[0.0, 0.0, 5.0], [1.0, 0.0, 4.0]], 300.0),
+            Err(Finding::TimeReversed)
+        );
+        assert_eq!(
+            well_formed(&[[400.0, 0.0, 5.0]], 300.0),
+            Err(Finding::OutOfBounds)
+        );
+        assert_eq!(
+            well_formed(&[[f64::INFINITY, 0.0, 5.0]], 300.0),
+            Err(Finding::Malformed)
+        );
         assert!(well_formed(&human_drag(3, 300.0, 1.0), 300.0).is_ok());
     }
 
     #[test]
     fn findings_for_scripted_drags() {
         let env = Environment::default();
-        let line: Vec<Point> = (0..20).map(|i| [i as f64 * 15.0, 10.0, i as f64 * 20.0]).collect();
+        let line: Vec<Point> = (0..20)
+            .map(|i| [i as f64 * 15.0, 10.0, i as f64 * 20.0])
+            .collect();
         let f = trajectory_findings(&line, Pointer::Mouse, &env);
-        assert!(f.contains(&Finding::RuledLine) && f.contains(&Finding::ConstantSpeed), "{f:?}");
-        let quick: Vec<Point> = (0..6).map(|i| [i as f64 * 50.0, i as f64, i as f64 * 10.0]).collect();
+        assert!(
+            f.contains(&Finding::RuledLine) && f.contains(&Finding::ConstantSpeed),
+            "{f:?}"
+        );
+        let quick: Vec<Point> = (0..6)
+            .map(|i| [i as f64 * 50.0, i as f64, i as f64 * 10.0])
+            .collect();
         assert!(trajectory_findings(&quick, Pointer::Mouse, &env).contains(&Finding::TooFast));
-        let bot = Environment { webdriver: true, ..Default::default() };
-        assert!(trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &bot).contains(&Finding::Webdriver));
+        let bot = Environment {
+            webdriver: true,
+            ..Default::default()
+        };
+        assert!(
+            trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &bot)
+                .contains(&Finding::Webdriver)
+        );
         assert!(trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &env).is_empty());
     }
 }

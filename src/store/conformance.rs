@@ -8,7 +8,13 @@ use crate::cycle::{Cycle, CycleState};
 use crate::model::{AccessKey, AdminToken, Role, Scene, SceneSpec, Tenant, VerificationType};
 
 fn tenant(id: &str, prefix: &str) -> Tenant {
-    Tenant { id: id.into(), name: format!("T {id}"), prefix: prefix.into(), qps_quota: 10, created_at: 1 }
+    Tenant {
+        id: id.into(),
+        name: format!("T {id}"),
+        prefix: prefix.into(),
+        qps_quota: 10,
+        created_at: 1,
+    }
 }
 
 fn cycle(id: &str, expires_at_ms: i64) -> Cycle {
@@ -25,6 +31,7 @@ fn cycle(id: &str, expires_at_ms: i64) -> Cycle {
         attempts: 0,
         max_attempts: 5,
         state: CycleState::Pending,
+        closed_with: None,
         secret: Secret::Slider,
         test_preset: None,
         page_url: String::new(),
@@ -52,18 +59,39 @@ async fn tenants(s: &Stores) {
         "inserting a tenant twice is a conflict"
     );
     assert!(
-        matches!(c.insert_tenant(&tenant("t9", "pfxone")).await, Err(StoreError::Conflict(_))),
+        matches!(
+            c.insert_tenant(&tenant("t9", "pfxone")).await,
+            Err(StoreError::Conflict(_))
+        ),
         "prefixes are unique"
     );
-    assert_eq!(c.tenant("t1").await.unwrap(), Some(t.clone()), "a tenant reads back as written");
-    assert_eq!(c.tenant_by_prefix("pfxone").await.unwrap(), Some(t.clone()), "lookup by prefix");
+    assert_eq!(
+        c.tenant("t1").await.unwrap(),
+        Some(t.clone()),
+        "a tenant reads back as written"
+    );
+    assert_eq!(
+        c.tenant_by_prefix("pfxone").await.unwrap(),
+        Some(t.clone()),
+        "lookup by prefix"
+    );
     let mut renamed = t.clone();
     renamed.name = "Renamed".into();
-    assert!(c.update_tenant(&renamed).await.unwrap(), "update of an existing tenant");
-    assert!(!c.update_tenant(&tenant("nope", "zzz")).await.unwrap(), "update of a missing tenant");
+    assert!(
+        c.update_tenant(&renamed).await.unwrap(),
+        "update of an existing tenant"
+    );
+    assert!(
+        !c.update_tenant(&tenant("nope", "zzz")).await.unwrap(),
+        "update of a missing tenant"
+    );
     c.insert_tenant(&tenant("t2", "pfxtwo")).await.unwrap();
     let all = c.tenants().await.unwrap();
-    assert_eq!(all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["t1", "t2"], "listing");
+    assert_eq!(
+        all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        ["t1", "t2"],
+        "listing"
+    );
     assert_eq!(all[0].name, "Renamed");
 }
 
@@ -79,41 +107,74 @@ async fn access_keys(s: &Stores) {
     };
     c.put_access_key(&k).await.unwrap();
     assert_eq!(c.access_key("AK1").await.unwrap(), Some(k.clone()));
-    let disabled = AccessKey { enabled: false, ..k.clone() };
+    let disabled = AccessKey {
+        enabled: false,
+        ..k.clone()
+    };
     c.put_access_key(&disabled).await.unwrap();
-    assert!(!c.access_key("AK1").await.unwrap().unwrap().enabled, "put replaces");
+    assert!(
+        !c.access_key("AK1").await.unwrap().unwrap().enabled,
+        "put replaces"
+    );
     assert_eq!(c.access_keys("t1").await.unwrap().len(), 1);
-    assert!(c.access_keys("t2").await.unwrap().is_empty(), "keys are per tenant");
+    assert!(
+        c.access_keys("t2").await.unwrap().is_empty(),
+        "keys are per tenant"
+    );
     assert!(c.delete_access_key("AK1").await.unwrap());
-    assert!(!c.delete_access_key("AK1").await.unwrap(), "deleting twice reports absence");
+    assert!(
+        !c.delete_access_key("AK1").await.unwrap(),
+        "deleting twice reports absence"
+    );
     assert_eq!(c.access_key("AK1").await.unwrap(), None);
 }
 
 async fn scenes(s: &Stores) {
     let c = &s.config;
-    let spec = |n: &str| SceneSpec { name: Some(n.into()), kind: Some(VerificationType::Slider), ..Default::default() };
+    let spec = |n: &str| SceneSpec {
+        name: Some(n.into()),
+        kind: Some(VerificationType::Slider),
+        ..Default::default()
+    };
     let a = Scene::create("t1", spec("a"), 1).unwrap();
     let b = Scene::create("t2", spec("b"), 2).unwrap();
     c.put_scene(&a).await.unwrap();
     c.put_scene(&b).await.unwrap();
     assert_eq!(c.scene(&a.id).await.unwrap(), Some(a.clone()));
-    assert_eq!(c.scenes(Some("t1")).await.unwrap(), vec![a.clone()], "scenes filter by tenant");
+    assert_eq!(
+        c.scenes(Some("t1")).await.unwrap(),
+        vec![a.clone()],
+        "scenes filter by tenant"
+    );
     assert_eq!(c.scenes(None).await.unwrap().len(), 2);
     let mut a2 = a.clone();
     a2.name = "a2".into();
     c.put_scene(&a2).await.unwrap();
-    assert_eq!(c.scene(&a.id).await.unwrap().unwrap().name, "a2", "put replaces a scene");
+    assert_eq!(
+        c.scene(&a.id).await.unwrap().unwrap().name,
+        "a2",
+        "put replaces a scene"
+    );
     assert!(c.delete_scene(&a.id).await.unwrap());
     assert_eq!(c.scene(&a.id).await.unwrap(), None);
     // Deleting a tenant takes its scenes and keys with it.
     assert!(c.delete_tenant("t2").await.unwrap());
-    assert_eq!(c.scene(&b.id).await.unwrap(), None, "tenant deletion cascades to scenes");
+    assert_eq!(
+        c.scene(&b.id).await.unwrap(),
+        None,
+        "tenant deletion cascades to scenes"
+    );
     assert!(!c.delete_tenant("t2").await.unwrap());
 }
 
 async fn admin_tokens_and_meta(s: &Stores) {
     let c = &s.config;
-    let t = AdminToken { hash: [7; 32], role: Role::Viewer, label: "l".into(), created_at: 3 };
+    let t = AdminToken {
+        hash: [7; 32],
+        role: Role::Viewer,
+        label: "l".into(),
+        created_at: 3,
+    };
     c.put_admin_token(&t).await.unwrap();
     assert_eq!(c.admin_token(&[7; 32]).await.unwrap(), Some(t));
     assert_eq!(c.admin_token(&[8; 32]).await.unwrap(), None);
@@ -127,36 +188,72 @@ async fn cycles(s: &Stores) {
     let h = &s.hot;
     let c = cycle("c1", 1_000);
     h.insert_cycle(&c).await.unwrap();
-    assert!(matches!(h.insert_cycle(&c).await, Err(StoreError::Conflict(_))), "certify ids are unique");
-    let (read, v1) = h.cycle("c1", 500).await.unwrap().expect("live cycle is found");
+    assert!(
+        matches!(h.insert_cycle(&c).await, Err(StoreError::Conflict(_))),
+        "certify ids are unique"
+    );
+    let (read, v1) = h
+        .cycle("c1", 500)
+        .await
+        .unwrap()
+        .expect("live cycle is found");
     assert_eq!(read, c);
-    assert!(h.cycle("c1", 1_000).await.unwrap().is_none(), "a cycle is gone at its expiry");
+    assert!(
+        h.cycle("c1", 1_000).await.unwrap().is_none(),
+        "a cycle is gone at its expiry"
+    );
     let mut next = c.clone();
     next.attempts = 1;
-    assert!(h.replace_cycle(&next, v1).await.unwrap(), "replace at the current version");
-    assert!(!h.replace_cycle(&next, v1).await.unwrap(), "replace at a stale version fails");
+    assert!(
+        h.replace_cycle(&next, v1).await.unwrap(),
+        "replace at the current version"
+    );
+    assert!(
+        !h.replace_cycle(&next, v1).await.unwrap(),
+        "replace at a stale version fails"
+    );
     let (read, v2) = h.cycle("c1", 500).await.unwrap().unwrap();
     assert_eq!(read.attempts, 1);
     assert_ne!(v1, v2);
     // Concurrent replaces: exactly one wins.
     let (a, b) = tokio::join!(h.replace_cycle(&next, v2), h.replace_cycle(&next, v2));
-    assert!(a.unwrap() ^ b.unwrap(), "exactly one concurrent replace wins");
+    assert!(
+        a.unwrap() ^ b.unwrap(),
+        "exactly one concurrent replace wins"
+    );
     h.insert_cycle(&cycle("c2", 2_000)).await.unwrap();
     assert!(h.purge_expired(1_500).await.unwrap() >= 1);
-    assert!(h.cycle("c2", 1_500).await.unwrap().is_some(), "purge keeps live cycles");
+    assert!(
+        h.cycle("c2", 1_500).await.unwrap().is_some(),
+        "purge keeps live cycles"
+    );
 }
 
 async fn first_use(s: &Stores) {
     let h = &s.hot;
-    assert!(h.first_use("tok", "x", 1_000, 0).await.unwrap(), "first use succeeds");
-    assert!(!h.first_use("tok", "x", 1_000, 10).await.unwrap(), "second use fails");
-    assert!(h.first_use("other", "x", 1_000, 10).await.unwrap(), "scopes are separate");
-    assert!(h.first_use("tok", "x", 3_000, 1_000).await.unwrap(), "an expired mark can be used again");
+    assert!(
+        h.first_use("tok", "x", 1_000, 0).await.unwrap(),
+        "first use succeeds"
+    );
+    assert!(
+        !h.first_use("tok", "x", 1_000, 10).await.unwrap(),
+        "second use fails"
+    );
+    assert!(
+        h.first_use("other", "x", 1_000, 10).await.unwrap(),
+        "scopes are separate"
+    );
+    assert!(
+        h.first_use("tok", "x", 3_000, 1_000).await.unwrap(),
+        "an expired mark can be used again"
+    );
     // Many concurrent first uses of one key: exactly one succeeds.
     let mut set = Vec::new();
     for _ in 0..16 {
         let h = h.clone();
-        set.push(tokio::spawn(async move { h.first_use("race", "k", 10_000, 0).await.unwrap() }));
+        set.push(tokio::spawn(async move {
+            h.first_use("race", "k", 10_000, 0).await.unwrap()
+        }));
     }
     let mut wins = 0;
     for j in set {
@@ -164,5 +261,8 @@ async fn first_use(s: &Stores) {
     }
     assert_eq!(wins, 1, "exactly one concurrent first use wins");
     h.purge_expired(20_000).await.unwrap();
-    assert!(h.first_use("race", "k", 30_000, 20_000).await.unwrap(), "purged marks are gone");
+    assert!(
+        h.first_use("race", "k", 30_000, 20_000).await.unwrap(),
+        "purged marks are gone"
+    );
 }

@@ -50,12 +50,20 @@ impl EmbeddedStore {
     pub fn open(dir: &Path, fsync_every_commit: bool) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(backend)?;
         let conn = Connection::open(dir.join("stile.db")).map_err(backend)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
-        conn.pragma_update(None, "synchronous", if fsync_every_commit { "FULL" } else { "NORMAL" })
+        conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
-        conn.pragma_update(None, "busy_timeout", 5000).map_err(backend)?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if fsync_every_commit { "FULL" } else { "NORMAL" },
+        )
+        .map_err(backend)?;
+        conn.pragma_update(None, "busy_timeout", 5000)
+            .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     async fn call<T, F>(&self, f: F) -> StoreResult<T>
@@ -126,7 +134,10 @@ impl ConfigStore for EmbeddedStore {
         let data = to_json(&t)?;
         self.call(move |c| {
             let n = c
-                .execute("UPDATE tenants SET prefix = ?2, data = ?3 WHERE id = ?1", params![t.id, t.prefix, data])
+                .execute(
+                    "UPDATE tenants SET prefix = ?2, data = ?3 WHERE id = ?1",
+                    params![t.id, t.prefix, data],
+                )
                 .map_err(|e| {
                     if is_unique_violation(&e) {
                         StoreError::Conflict("prefix already exists".into())
@@ -155,7 +166,9 @@ impl ConfigStore for EmbeddedStore {
         let p = prefix.to_owned();
         self.call(move |c| {
             let s: Option<String> = c
-                .query_row("SELECT data FROM tenants WHERE prefix = ?1", [p], |r| r.get(0))
+                .query_row("SELECT data FROM tenants WHERE prefix = ?1", [p], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(backend)?;
             s.map(|s| from_json(&s)).transpose()
@@ -165,8 +178,12 @@ impl ConfigStore for EmbeddedStore {
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         self.call(|c| {
-            let mut st = c.prepare("SELECT data FROM tenants ORDER BY created_at, id").map_err(backend)?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
+            let mut st = c
+                .prepare("SELECT data FROM tenants ORDER BY created_at, id")
+                .map_err(backend)?;
+            let rows = st
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(backend)?;
             rows.map(|r| from_json(&r.map_err(backend)?)).collect()
         })
         .await
@@ -176,9 +193,13 @@ impl ConfigStore for EmbeddedStore {
         let id = id.to_owned();
         self.call(move |c| {
             let tx = c.transaction().map_err(backend)?;
-            tx.execute("DELETE FROM access_keys WHERE tenant_id = ?1", [&id]).map_err(backend)?;
-            tx.execute("DELETE FROM scenes WHERE tenant_id = ?1", [&id]).map_err(backend)?;
-            let n = tx.execute("DELETE FROM tenants WHERE id = ?1", [&id]).map_err(backend)?;
+            tx.execute("DELETE FROM access_keys WHERE tenant_id = ?1", [&id])
+                .map_err(backend)?;
+            tx.execute("DELETE FROM scenes WHERE tenant_id = ?1", [&id])
+                .map_err(backend)?;
+            let n = tx
+                .execute("DELETE FROM tenants WHERE id = ?1", [&id])
+                .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(n > 0)
         })
@@ -230,8 +251,12 @@ impl ConfigStore for EmbeddedStore {
 
     async fn delete_access_key(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_owned();
-        self.call(move |c| Ok(c.execute("DELETE FROM access_keys WHERE id = ?1", [id]).map_err(backend)? > 0))
-            .await
+        self.call(move |c| {
+            Ok(c.execute("DELETE FROM access_keys WHERE id = ?1", [id])
+                .map_err(backend)?
+                > 0)
+        })
+        .await
     }
 
     async fn put_scene(&self, scene: &Scene) -> StoreResult<()> {
@@ -277,7 +302,12 @@ impl ConfigStore for EmbeddedStore {
 
     async fn delete_scene(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_owned();
-        self.call(move |c| Ok(c.execute("DELETE FROM scenes WHERE id = ?1", [id]).map_err(backend)? > 0)).await
+        self.call(move |c| {
+            Ok(c.execute("DELETE FROM scenes WHERE id = ?1", [id])
+                .map_err(backend)?
+                > 0)
+        })
+        .await
     }
 
     async fn put_admin_token(&self, token: &AdminToken) -> StoreResult<()> {
@@ -306,7 +336,11 @@ impl ConfigStore for EmbeddedStore {
                 .map_err(backend)?;
             Ok(row.map(|(role, label, created_at)| AdminToken {
                 hash: h,
-                role: if role == "admin" { Role::Admin } else { Role::Viewer },
+                role: if role == "admin" {
+                    Role::Admin
+                } else {
+                    Role::Viewer
+                },
                 label,
                 created_at,
             }))
@@ -317,7 +351,9 @@ impl ConfigStore for EmbeddedStore {
     async fn meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let k = key.to_owned();
         self.call(move |c| {
-            c.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0)).optional().map_err(backend)
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()
+                .map_err(backend)
         })
         .await
     }
@@ -325,7 +361,11 @@ impl ConfigStore for EmbeddedStore {
     async fn put_meta(&self, key: &str, value: &[u8]) -> StoreResult<()> {
         let (k, v) = (key.to_owned(), value.to_vec());
         self.call(move |c| {
-            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", params![k, v]).map_err(backend)?;
+            c.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )
+            .map_err(backend)?;
             Ok(())
         })
         .await
@@ -338,10 +378,17 @@ impl HotStore for EmbeddedStore {
         let data = to_json(cycle)?;
         let (id, exp) = (cycle.certify_id.clone(), cycle.expires_at_ms);
         self.call(move |c| {
-            c.execute("INSERT INTO cycles (id, version, expires_at, data) VALUES (?1, 1, ?2, ?3)", params![id, exp, data])
-                .map_err(|e| {
-                    if is_unique_violation(&e) { StoreError::Conflict("certify id exists".into()) } else { backend(e) }
-                })?;
+            c.execute(
+                "INSERT INTO cycles (id, version, expires_at, data) VALUES (?1, 1, ?2, ?3)",
+                params![id, exp, data],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict("certify id exists".into())
+                } else {
+                    backend(e)
+                }
+            })?;
             Ok(())
         })
         .await
@@ -378,7 +425,13 @@ impl HotStore for EmbeddedStore {
         .await
     }
 
-    async fn first_use(&self, scope: &str, key: &str, expires_at_ms: i64, now_ms: i64) -> StoreResult<bool> {
+    async fn first_use(
+        &self,
+        scope: &str,
+        key: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
         let (s, k) = (scope.to_owned(), key.to_owned());
         self.call(move |c| {
             // An expired mark may be reused; a live one may not.
@@ -396,8 +449,12 @@ impl HotStore for EmbeddedStore {
 
     async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64> {
         self.call(move |c| {
-            let a = c.execute("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms]).map_err(backend)?;
-            let b = c.execute("DELETE FROM once_marks WHERE expires_at <= ?1", [now_ms]).map_err(backend)?;
+            let a = c
+                .execute("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms])
+                .map_err(backend)?;
+            let b = c
+                .execute("DELETE FROM once_marks WHERE expires_at <= ?1", [now_ms])
+                .map_err(backend)?;
             Ok((a + b) as u64)
         })
         .await

@@ -81,7 +81,13 @@ pub trait HotStore: Send + Sync + 'static {
     async fn replace_cycle(&self, cycle: &Cycle, expected: u64) -> StoreResult<bool>;
     /// Mark `(scope, key)` used until `expires_at_ms`. True only for the first caller while
     /// the mark lives — the primitive behind single-use tokens and nonces.
-    async fn first_use(&self, scope: &str, key: &str, expires_at_ms: i64, now_ms: i64) -> StoreResult<bool>;
+    async fn first_use(
+        &self,
+        scope: &str,
+        key: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
     /// Drop everything expired at `now_ms`; returns how many entries went.
     async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64>;
 }

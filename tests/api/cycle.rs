@@ -1,0 +1,269 @@
+//! The widget side of the cycle: init and answers, with every failure code they produce.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use stile::model::VerificationType;
+
+use crate::helpers::{slider_answer, spawn};
+
+#[tokio::test]
+async fn init_returns_a_slider_challenge_with_a_fresh_nonce() {
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::Slider);
+    let a = app.init(&scene).await;
+    let b = app.init(&scene).await;
+    assert_eq!(a["type"], "slider");
+    assert_eq!(a["challenge"]["kind"], "slider");
+    assert_eq!(a["expiresIn"], 1200);
+    assert_ne!(a["certifyId"], b["certifyId"]);
+    assert_ne!(a["nonce"], b["nonce"]);
+}
+
+#[tokio::test]
+async fn init_refuses_unknown_scenes_foreign_prefixes_and_pages() {
+    let app = spawn().await;
+    let (s, body) = app
+        .post_json("/api/v1/init", &json!({"sceneId": "nosuchsc"}))
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("F005"))
+    );
+    let scene = app.scene(VerificationType::Slider);
+    let (s, body) = app
+        .post_json(
+            "/api/v1/init",
+            &json!({"sceneId": scene, "prefix": "otherpfx"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("F005")),
+        "{body}"
+    );
+    let (s, _) = app
+        .post_json(
+            "/api/v1/init",
+            &json!({"sceneId": scene, "prefix": app.prefix}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, _) = app
+        .admin(
+            "PATCH",
+            &format!("/admin/v1/scenes/{scene}"),
+            Some(json!({"allowedUrls": ["shop.test/checkout"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = app
+        .post_json(
+            "/api/v1/init",
+            &json!({"sceneId": scene, "pageUrl": "http://evil.test/"}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("F016"))
+    );
+    let (s, _) = app
+        .post_json(
+            "/api/v1/init",
+            &json!({"sceneId": scene, "pageUrl": "https://shop.test/checkout?x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn types_not_in_this_build_say_so() {
+    let app = spawn().await;
+    let (s, body) = app
+        .post_json(
+            "/api/v1/init",
+            &json!({"sceneId": app.scene(VerificationType::Jigsaw)}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::NOT_IMPLEMENTED, Some("TypeUnavailable"))
+    );
+}
+
+#[tokio::test]
+async fn a_full_human_drag_passes_and_a_second_answer_is_refused() {
+    let app = spawn().await;
+    let init = app.init(&app.scene(VerificationType::Slider)).await;
+    let out = app.answer(&init, 1, slider_answer(3, 1.0)).await;
+    assert_eq!(out["passed"], true, "{out}");
+    let param: serde_json::Value =
+        serde_json::from_str(out["captchaVerifyParam"].as_str().unwrap()).unwrap();
+    assert_eq!(param["certifyId"], init["certifyId"]);
+    // The cycle is spent: answering it again is a protocol anomaly.
+    let again = app.answer(&init, 2, slider_answer(3, 1.0)).await;
+    assert_eq!(
+        (again["passed"].as_bool(), again["code"].as_str()),
+        (Some(false), Some("F017"))
+    );
+}
+
+#[tokio::test]
+async fn a_short_drag_is_wrong_and_retries_run_out() {
+    let app = spawn().await;
+    let init = app.init(&app.scene(VerificationType::Slider)).await;
+    for attempt in 1..=5u32 {
+        let out = app
+            .answer(&init, attempt, slider_answer(u64::from(attempt), 0.6))
+            .await;
+        assert_eq!(out["code"], "F015", "{out}");
+        assert_eq!(out["retry"], attempt < 5, "attempt {attempt}: {out}");
+    }
+    let out = app.answer(&init, 6, slider_answer(9, 1.0)).await;
+    assert_eq!(
+        (out["passed"].as_bool(), out["code"].as_str()),
+        (Some(false), Some("F015"))
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_a_wrong_answer_can_pass() {
+    let app = spawn().await;
+    let init = app.init(&app.scene(VerificationType::Slider)).await;
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(1, 0.5)).await["retry"],
+        true
+    );
+    assert_eq!(
+        app.answer(&init, 2, slider_answer(2, 1.0)).await["passed"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn forged_or_replayed_answers_are_f017_and_burn_the_cycle() {
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::Slider);
+    let mut init = app.init(&scene).await;
+    let good_nonce = init["nonce"].clone();
+    init["nonce"] = json!("forged");
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(1, 1.0)).await["code"],
+        "F017"
+    );
+    init["nonce"] = good_nonce;
+    // Even the right nonce no longer works: the cycle was burnt.
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(1, 1.0)).await["code"],
+        "F017"
+    );
+
+    let init = app.init(&scene).await;
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(1, 0.5)).await["code"],
+        "F015"
+    );
+    // Replaying attempt 1 (a captured request) instead of sending attempt 2.
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(1, 1.0)).await["code"],
+        "F017"
+    );
+}
+
+#[tokio::test]
+async fn scripted_drags_are_f024() {
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::Slider);
+    let init = app.init(&scene).await;
+    let line: Vec<[f64; 3]> = (0..=30)
+        .map(|i| [f64::from(i) * 10.0, 15.0, f64::from(i) * 16.0])
+        .collect();
+    let out = app
+        .answer(
+            &init,
+            1,
+            json!({"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": line}),
+        )
+        .await;
+    assert_eq!(out["code"], "F024", "{out}");
+    assert_eq!(out["retry"], false);
+    assert!(
+        out["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("constant-speed")),
+        "{out}"
+    );
+
+    let init = app.init(&scene).await;
+    let mut answer = slider_answer(2, 1.0);
+    answer["env"]["webdriver"] = json!(true);
+    assert_eq!(app.answer(&init, 1, answer).await["code"], "F024");
+}
+
+#[tokio::test]
+async fn unknown_and_expired_cycles_are_f014() {
+    let app = spawn().await;
+    let fake = json!({"certifyId": "nosuchcycle", "nonce": "x"});
+    assert_eq!(
+        app.answer(&fake, 1, slider_answer(1, 1.0)).await["code"],
+        "F014"
+    );
+    let init = app.init(&app.scene(VerificationType::Slider)).await;
+    app.clock.advance_ms(20 * 60 * 1000 + 1);
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(1, 1.0)).await["code"],
+        "F014"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_of_the_wrong_kind_is_an_anomaly() {
+    let app = spawn().await;
+    let init = app.init(&app.scene(VerificationType::Slider)).await;
+    let out = app
+        .answer(
+            &init,
+            1,
+            json!({"kind": "one-click", "pointer": "mouse", "click": [1, 1, 900]}),
+        )
+        .await;
+    assert_eq!(out["code"], "F017");
+}
+
+#[tokio::test]
+async fn one_click_passes_with_an_approach_and_fails_without() {
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::OneClick);
+    let init = app.init(&scene).await;
+    assert_eq!(init["challenge"]["kind"], "one-click");
+    let approach = json!([[5, 40, 300], [12, 30, 340], [18, 22, 390], [20, 20, 430]]);
+    let out = app
+        .answer(&init, 1, json!({"kind": "one-click", "pointer": "mouse", "points": approach, "click": [20, 20, 520]}))
+        .await;
+    assert_eq!(out["passed"], true, "{out}");
+    let init = app.init(&scene).await;
+    let out = app
+        .answer(
+            &init,
+            1,
+            json!({"kind": "one-click", "pointer": "mouse", "click": [20, 20, 520]}),
+        )
+        .await;
+    assert_eq!(out["code"], "F024");
+}
+
+#[tokio::test]
+async fn switching_a_scene_type_changes_the_next_init() {
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::Slider);
+    let (s, _) = app
+        .admin(
+            "PATCH",
+            &format!("/admin/v1/scenes/{scene}"),
+            Some(json!({"type": "one-click"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.init(&scene).await["challenge"]["kind"], "one-click");
+}

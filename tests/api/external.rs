@@ -1,0 +1,92 @@
+//! Tests that drive the server with real outside clients: the official Alibaba Cloud Python
+//! SDK, and Chromium through Playwright. They skip, saying why, when the tool is not
+//! installed — unless `STILE_REQUIRE_EXTERNAL=1` (set by CI), which turns a skip into a
+//! failure.
+
+use std::path::Path;
+use std::process::Command;
+
+use stile::model::VerificationType;
+
+use crate::helpers::spawn;
+
+/// Whether to run a test whose prerequisite is `available`; panics in CI when it is not.
+fn prerequisite(what: &str, available: bool) -> bool {
+    if available {
+        return true;
+    }
+    if std::env::var("STILE_REQUIRE_EXTERNAL").is_ok_and(|v| v == "1") {
+        panic!("{what} is required (STILE_REQUIRE_EXTERNAL=1) but not installed; see .ci/run");
+    }
+    eprintln!("SKIPPED: {what} is not installed; see README (Tests) for how to install it");
+    false
+}
+
+fn command_succeeds(cmd: &mut Command) -> bool {
+    cmd.output().is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test]
+async fn official_aliyun_python_sdk_verifies_against_stile() {
+    let has_sdk = command_succeeds(
+        Command::new("python3").args(["-c", "import alibabacloud_captcha20230305"]),
+    );
+    if !prerequisite(
+        "python3 with alibabacloud-captcha20230305 (pip install -r tests/sdk/requirements.txt)",
+        has_sdk,
+    ) {
+        return;
+    }
+    let app = spawn().await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/aliyun_sdk_check.py");
+    let args = [
+        app.base.clone(),
+        app.ak_id.clone(),
+        app.ak_secret.clone(),
+        app.scene(VerificationType::Slider),
+        app.scene(VerificationType::OneClick),
+        app.admin_token.clone(),
+        app.tenant_id.clone(),
+    ];
+    let out = tokio::process::Command::new("python3")
+        .arg(script)
+        .args(&args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "SDK checks failed:\n{stdout}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[tokio::test]
+async fn slider_passes_on_the_demo_in_real_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ready = Path::new("/usr/bin/chromium").exists()
+        && root
+            .join("tests/browser/node_modules/playwright-core")
+            .exists()
+        && command_succeeds(Command::new("node").arg("--version"));
+    if !prerequisite(
+        "chromium + node + playwright-core (cd tests/browser && npm ci)",
+        ready,
+    ) {
+        return;
+    }
+    let app = spawn().await;
+    let shots = root.join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/slider.mjs"))
+        .arg(&app.base)
+        .arg(app.scene(VerificationType::Slider))
+        .arg(&shots)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser checks failed:\n{stdout}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}

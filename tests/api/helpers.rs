@@ -1,0 +1,253 @@
+//! Typed helpers for the black-box tests: start an app, call its APIs, make human-like drags.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use stile::clock::Clock;
+use stile::model::VerificationType;
+use stile::{Application, Settings, acs3};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub base: String,
+    pub admin_token: String,
+    pub ak_id: String,
+    pub ak_secret: String,
+    pub tenant_id: String,
+    pub prefix: String,
+    pub demo: Vec<(VerificationType, String)>,
+    pub clock: Clock,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Start an app on a fresh data directory.
+pub async fn spawn() -> TestApp {
+    spawn_in(tempfile::tempdir().unwrap(), |_| {}).await
+}
+
+/// Start an app on `dir`, after `tweak` adjusts the settings.
+pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::for_tests(dir.path().to_path_buf());
+    tweak(&mut settings);
+    let app = Application::build(settings).await.expect("app builds");
+    // On a restart nothing is created; credentials are then the caller's to fill in.
+    let first = app
+        .first_start()
+        .cloned()
+        .unwrap_or_else(|| stile::app::FirstStart {
+            tenant_id: String::new(),
+            prefix: String::new(),
+            admin_token: None,
+            access_key_id: String::new(),
+            access_key_secret: None,
+            demo_scenes: Vec::new(),
+        });
+    let base = app.base_url();
+    let clock = app.state().clock.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        base,
+        admin_token: first.admin_token.clone().unwrap_or_default(),
+        ak_id: first.access_key_id.clone(),
+        ak_secret: first.access_key_secret.clone().unwrap_or_default(),
+        tenant_id: first.tenant_id.clone(),
+        prefix: first.prefix.clone(),
+        demo: first.demo_scenes.clone(),
+        clock,
+        http: reqwest::Client::new(),
+        dir,
+        stop: Some(tx),
+        done: Some(done),
+    }
+}
+
+impl TestApp {
+    /// Stop the server and wait for it; returns the data directory for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(d) = self.done.take() {
+            d.await.unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    pub fn scene(&self, kind: VerificationType) -> String {
+        self.demo
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .unwrap()
+            .1
+            .clone()
+    }
+
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.admin_as(&self.admin_token.clone(), method, path, body)
+            .await
+    }
+
+    pub async fn admin_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn init(&self, scene: &str) -> Value {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/init",
+                &json!({"sceneId": scene, "pageUrl": "http://shop.test/p"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "init: {body}");
+        body
+    }
+
+    pub async fn answer(&self, init: &Value, attempt: u32, answer: Value) -> Value {
+        let body = json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": attempt, "answer": answer});
+        let (status, out) = self.post_json("/api/v1/answer", &body).await;
+        assert_eq!(status, StatusCode::OK, "answer: {out}");
+        out
+    }
+
+    /// Init + a human-like full drag; the pass token.
+    pub async fn pass_token(&self, scene: &str) -> String {
+        let init = self.init(scene).await;
+        let out = self.answer(&init, 1, slider_answer(1, 1.0)).await;
+        assert_eq!(out["passed"], true, "{out}");
+        out["captchaVerifyParam"].as_str().unwrap().to_owned()
+    }
+
+    /// Call VerifyIntelligentCaptcha with the bootstrap key; the `Result` object.
+    pub async fn server_verify(&self, param: &str, scene: Option<&str>) -> Value {
+        let (status, body) = self
+            .signed_verify(&self.ak_id.clone(), &self.ak_secret.clone(), param, scene)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["Result"].clone()
+    }
+
+    pub async fn signed_verify(
+        &self,
+        ak: &str,
+        secret: &str,
+        param: &str,
+        scene: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut form = vec![("CaptchaVerifyParam", param)];
+        if let Some(s) = scene {
+            form.push(("SceneId", s));
+        }
+        let body = serde_urlencoded::to_string(&form).unwrap();
+        let host = self.base.trim_start_matches("http://");
+        let date = acs_date(self.clock.now_s());
+        let headers = acs3::sign_rpc_form(
+            &acs3::RpcCall {
+                host,
+                action: "VerifyIntelligentCaptcha",
+                version: "2023-03-05",
+                body: &body,
+                date: &date,
+                nonce: &stile::ids::nonce(12),
+            },
+            ak,
+            secret,
+        );
+        let mut req = self.http.post(format!("{}/", self.base)).body(body);
+        for (n, v) in headers.iter().filter(|(n, _)| n != "host") {
+            req = req.header(n.as_str(), v.as_str());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap())
+    }
+}
+
+pub fn acs_date(unix_s: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_s).unwrap();
+    t.format(&time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .unwrap()
+}
+
+/// A human-like drag over a 300 px track reaching `reach` of it: minimum-jerk progress,
+/// uneven sampling, vertical wobble.
+pub fn drag_points(seed: u64, reach: f64) -> Vec<[f64; 3]> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % 10_000) as f64 / 10_000.0
+    };
+    let n = 40;
+    let mut t = 500.0;
+    (0..=n)
+        .map(|i| {
+            let s = i as f64 / n as f64;
+            let p = 10.0 * s.powi(3) - 15.0 * s.powi(4) + 6.0 * s.powi(5);
+            let y = 20.0 + 2.5 * (5.0 * s).sin() + rnd() - 0.5;
+            let pt = [300.0 * reach * p, y, t];
+            t += 14.0 + 14.0 * rnd();
+            pt
+        })
+        .collect()
+}
+
+pub fn slider_answer(seed: u64, reach: f64) -> Value {
+    json!({"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": drag_points(seed, reach), "env": {"webdriver": false}})
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the HTTP APIs: each starts the real application on a random port with
+//! its own data directory and talks to it over HTTP.
+
+mod admin;
+mod bad_input;
+mod cycle;
+mod external;
+mod helpers;
+mod lifecycle;
+mod server_verify;

@@ -1,0 +1,454 @@
+#!/usr/bin/env node
+// End-to-end check of the Stile widget in a real browser (Debian's Chromium via playwright-core).
+//
+//   node tests/browser/slider.mjs <baseUrl> <sceneId> <screenshotDir>
+//
+// <sceneId> must be a slider scene with a demo page at <baseUrl>/demo/<sceneId>. For each of
+// popup/embed × captchaVerifyCallback/success the script fills the demo's sign-up form, drags the
+// slider like a person (minimum-jerk speed profile, overshoot and correction, vertical jitter,
+// real waits), expects the demo backend's verdict T001, then replays the same token and expects
+// F008. It also checks: a drag released halfway fails without a verdict; the keyboard path; a
+// touch drag on a phone-sized page; and that a browser showing navigator.webdriver is refused.
+// Every /api/v1/answer request is checked against the widget protocol on the way.
+//
+// Prints one line per check and finally "N passed, M failed"; exits 1 on any failure.
+// Needs `npm ci` in tests/browser (playwright-core only; the browser is /usr/bin/chromium —
+// never `npx playwright install`).
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [baseArg, sceneId, shotDir] = process.argv.slice(2);
+if (!baseArg || !sceneId || !shotDir) {
+  console.error('usage: node slider.mjs <baseUrl> <sceneId> <screenshotDir>');
+  process.exit(2);
+}
+const baseUrl = baseArg.replace(/\/+$/, '');
+mkdirSync(shotDir, { recursive: true });
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+// Headless Chromium sets navigator.webdriver, which the widget reports and the server refuses
+// (F024), as it should for any automated browser. The happy-path checks stand in for a person,
+// so they turn that flag off; the "webdriver" check leaves it on and expects the refusal.
+const AS_PERSON = ['--disable-blink-features=AutomationControlled'];
+
+let passed = 0;
+let failed = 0;
+function report(ok, name, detail = '') {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
+}
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    report(true, name, detail || '');
+  } catch (e) {
+    report(false, name, (e && e.message ? e.message : String(e)).split('\n')[0]);
+  }
+}
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Human-like movement                                                                       */
+
+const rand = (lo, hi) => lo + Math.random() * (hi - lo);
+const randInt = (lo, hi) => Math.floor(rand(lo, hi + 1));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Minimum-jerk position profile: 0 → 1 with zero velocity and acceleration at both ends. */
+const minJerk = (s) => 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5;
+
+/**
+ * A drag path from (x0, y0) over `dx` px to the right: a minimum-jerk main stroke that
+ * overshoots the target a little, then a short corrective stroke back. Returns
+ * [{x, y, wait}] where wait is the pause (ms) before the sample; the whole takes 600–1200 ms
+ * in 40–80 samples.
+ */
+function humanPath(x0, y0, dx, { overshoot = true } = {}) {
+  const total = rand(600, 1200);
+  const n = randInt(40, 80);
+  const over = overshoot ? rand(4, 12) : 0;
+  const settle = overshoot ? rand(0.5, 2.5) : 0; // final position beyond the target
+  const nMain = overshoot ? Math.round(n * rand(0.72, 0.82)) : n;
+  const nFix = n - nMain;
+  const driftAmp = rand(1.2, 3.5);
+  const driftPhase = rand(0, Math.PI * 2);
+  const path = [];
+  for (let i = 1; i <= n; i++) {
+    let x;
+    if (i <= nMain) {
+      x = x0 + (dx + over) * minJerk(i / nMain);
+    } else {
+      const s = (i - nMain) / nFix;
+      x = x0 + dx + over - (over - settle) * minJerk(s);
+    }
+    const s = i / n;
+    const y = y0 + driftAmp * Math.sin(s * Math.PI * rand(0.8, 1.2) + driftPhase) - driftAmp * Math.sin(driftPhase) + rand(-0.6, 0.6);
+    path.push({ x, y, wait: (total / n) * rand(0.6, 1.4) });
+  }
+  return path;
+}
+
+/** Move the mouse onto a point from somewhere nearby, in a few uneven steps. */
+async function approach(page, x, y) {
+  const fromX = x + rand(-140, -60);
+  const fromY = y + rand(40, 110);
+  await page.mouse.move(fromX, fromY);
+  const steps = randInt(8, 14);
+  for (let i = 1; i <= steps; i++) {
+    const s = minJerk(i / steps);
+    await page.mouse.move(fromX + (x - fromX) * s + rand(-1, 1), fromY + (y - fromY) * s + rand(-1, 1));
+    await sleep(rand(8, 22));
+  }
+  await sleep(rand(80, 200)); // aim before pressing
+}
+
+/** Geometry of the slider: where to press the handle and how far it can travel. */
+async function sliderGeometry(page) {
+  const handle = page.locator('#aliyunCaptcha-sliding-slider');
+  await handle.waitFor({ state: 'visible', timeout: 10000 });
+  const h = await handle.boundingBox();
+  const track = await page.locator('#aliyunCaptcha-sliding-body').boundingBox();
+  expect(h && track, 'slider has no layout box');
+  return {
+    x: h.x + h.width * rand(0.35, 0.65),
+    y: h.y + h.height * rand(0.35, 0.65),
+    travel: track.width - h.width - 2, // minus the track's 1px borders
+  };
+}
+
+/**
+ * Drag the slider with the mouse over `fraction` of its travel (1 = to the end), taking
+ * a screenshot of `shotTarget` about 60% of the way when `shot` is given.
+ */
+async function mouseDrag(page, { fraction = 1, shot = null, shotTarget = null } = {}) {
+  const g = await sliderGeometry(page);
+  await approach(page, g.x, g.y);
+  await page.mouse.down();
+  await sleep(rand(60, 140));
+  const full = fraction >= 1;
+  const path = humanPath(g.x, g.y, g.travel * fraction, { overshoot: full });
+  let shotTaken = !shot;
+  for (let i = 0; i < path.length; i++) {
+    await sleep(path[i].wait);
+    await page.mouse.move(path[i].x, path[i].y);
+    if (!shotTaken && i >= path.length * 0.6) {
+      shotTaken = true;
+      await page.locator(shotTarget).screenshot({ path: shot });
+    }
+  }
+  await sleep(rand(40, 120)); // hold before letting go
+  await page.mouse.up();
+}
+
+/** The same drag with touch events through CDP (a finger on a phone). */
+async function touchDrag(page, cdp, { shot = null, shotTarget = null } = {}) {
+  const g = await sliderGeometry(page);
+  const touch = (type, p) =>
+    cdp.send('Input.dispatchTouchEvent', {
+      type,
+      touchPoints: p ? [{ x: p.x, y: p.y, radiusX: 11, radiusY: 11, force: 0.6, id: 1 }] : [],
+    });
+  await touch('touchStart', { x: g.x, y: g.y });
+  await sleep(rand(80, 160));
+  const path = humanPath(g.x, g.y, g.travel);
+  let shotTaken = !shot;
+  for (let i = 0; i < path.length; i++) {
+    await sleep(path[i].wait);
+    await touch('touchMove', path[i]);
+    if (!shotTaken && i >= path.length * 0.6) {
+      shotTaken = true;
+      await page.locator(shotTarget).screenshot({ path: shot });
+    }
+  }
+  await sleep(rand(30, 90));
+  await touch('touchEnd', null);
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Page helpers                                                                              */
+
+function demoUrl(mode, style) {
+  return `${baseUrl}/demo/${encodeURIComponent(sceneId)}?mode=${mode}&style=${style}&lang=en`;
+}
+
+/**
+ * Open a page and watch it: uncaught errors, and every answer the widget sends (checked against
+ * the protocol: certifyId, nonce, attempt sequence, slider answer shape).
+ */
+async function openDemo(context, mode, style) {
+  const page = await context.newPage();
+  const watch = { errors: [], answers: [], problems: [] };
+  page.on('pageerror', (e) => watch.errors.push(e.message));
+  page.on('request', (req) => {
+    if (req.method() !== 'POST' || !req.url().endsWith('/api/v1/answer')) return;
+    try {
+      const body = JSON.parse(req.postData() || '{}');
+      watch.answers.push(body);
+      const problem = protocolProblem(body);
+      if (problem) watch.problems.push(problem);
+    } catch (e) {
+      watch.problems.push('answer body is not JSON');
+    }
+  });
+  await page.goto(demoUrl(mode, style), { waitUntil: 'load' });
+  await page.fill('#demo-username', `ada_${randInt(1000, 9999)}`);
+  await page.fill('#demo-password', 'correct horse battery staple');
+  return { page, watch };
+}
+
+/** What is wrong with an /api/v1/answer body, or null. */
+function protocolProblem(body) {
+  if (typeof body.certifyId !== 'string' || !body.certifyId) return 'no certifyId';
+  if (typeof body.nonce !== 'string' || !body.nonce) return 'no nonce';
+  if (!Number.isInteger(body.attempt) || body.attempt < 1) return `bad attempt ${body.attempt}`;
+  const a = body.answer || {};
+  if (a.kind !== 'slider') return null;
+  if (!(a.trackWidth >= 100)) return `bad trackWidth ${a.trackWidth}`;
+  if (!['mouse', 'touch', 'pen', 'keyboard'].includes(a.pointer)) return `bad pointer ${a.pointer}`;
+  if (!Array.isArray(a.points) || a.points.length < 2) return 'too few points';
+  if (a.pointer !== 'keyboard' && a.points[0][0] !== 0) return `first point x is ${a.points[0][0]}, not 0`;
+  for (let i = 0; i < a.points.length; i++) {
+    const p = a.points[i];
+    if (p.length !== 3 || p.some((v) => typeof v !== 'number' || !Number.isFinite(v))) return `bad point ${i}`;
+    if (p[0] < 0 || p[0] > a.trackWidth) return `point ${i} x=${p[0]} outside 0..${a.trackWidth}`;
+    if (i && p[2] < a.points[i - 1][2]) return `time runs backwards at point ${i}`;
+  }
+  const env = a.env || {};
+  if (typeof env.webdriver !== 'boolean' || !Array.isArray(env.screen)) return 'env missing';
+  return null;
+}
+
+function widgetSelector(mode) {
+  return mode === 'popup' ? '#aliyunCaptcha-window-popup' : '#aliyunCaptcha-window-embed';
+}
+
+/** Open the popup (popup mode) or wait for the embedded slider. */
+async function revealSlider(page, mode) {
+  if (mode === 'popup') {
+    await page.click('#demo-submit');
+    await page.locator('#aliyunCaptcha-window-popup').waitFor({ state: 'visible', timeout: 5000 });
+  }
+  try {
+    await page.locator('#aliyunCaptcha-sliding-slider').waitFor({ state: 'visible', timeout: 10000 });
+  } catch (e) {
+    // Say what the widget shows instead (an error bar carries the code in its title).
+    const shown = await page
+      .$eval('.stile-stage', (el) => `${el.textContent.trim()} ${el.firstElementChild?.title || ''}`.trim())
+      .catch(() => 'no widget on the page');
+    throw new Error(`no slider appeared; the widget shows: ${shown || '(nothing)'}`);
+  }
+}
+
+/** Wait for the verdict panel to show a verdict newer than `afterSeq`; returns it. */
+async function verdict(page, afterSeq = 0) {
+  await page.waitForFunction(
+    (n) => {
+      const el = document.querySelector('#demo-verdict[data-code]');
+      return el && Number(el.dataset.seq || 1) > n;
+    },
+    afterSeq,
+    { timeout: 10000 },
+  );
+  return page.$eval('#demo-verdict', (el) => ({
+    code: el.dataset.code,
+    result: el.dataset.result,
+    seq: Number(el.dataset.seq || 1),
+  }));
+}
+
+/** Wait until the slider's data-state is one of `states`. */
+async function waitForSliderState(page, states, timeout = 5000) {
+  await page.waitForFunction(
+    (wanted) => wanted.includes(document.querySelector('#aliyunCaptcha-sliding-wrapper')?.dataset.state),
+    states,
+    { timeout },
+  );
+}
+
+function watchProblems(watch) {
+  const all = [...watch.problems, ...watch.errors.map((e) => `page error: ${e}`)];
+  expect(all.length === 0, all.join('; '));
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Checks                                                                                    */
+
+async function passAndReplay(browser, mode, style) {
+  const name = `${mode}+${style}`;
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, deviceScaleFactor: 2 });
+  try {
+    const { page, watch } = await openDemo(context, mode, style);
+    let first;
+    await check(`${name}: drag to the end gives verdict T001`, async () => {
+      await revealSlider(page, mode);
+      await mouseDrag(page, { shot: join(shotDir, `${name}-drag.png`), shotTarget: widgetSelector(mode) });
+      if (mode === 'embed' && style === 'callback') {
+        // The token waits for the business button.
+        await waitForSliderState(page, ['success'], 10000);
+        await sleep(300); // let the success transition settle
+        await page.locator(widgetSelector(mode)).screenshot({ path: join(shotDir, `${name}-passed.png`) });
+        await sleep(rand(250, 600));
+        await page.click('#demo-submit');
+      }
+      first = await verdict(page);
+      expect(first.result === 'true' && first.code === 'T001', `verdict ${first.code} result ${first.result}`);
+      if (mode === 'popup') {
+        await page.locator('#aliyunCaptcha-window-popup').waitFor({ state: 'hidden', timeout: 5000 });
+      } else {
+        await waitForSliderState(page, ['success', 'completed']);
+      }
+      await page.screenshot({ path: join(shotDir, `${name}-final.png`), fullPage: true });
+      watchProblems(watch);
+      const a = watch.answers[watch.answers.length - 1].answer;
+      return `${a.points.length} points, pointer ${a.pointer}`;
+    });
+    await check(`${name}: replaying the same token gives F008`, async () => {
+      expect(first, 'no first verdict');
+      await page.click('#demo-replay');
+      const again = await verdict(page, first.seq);
+      expect(again.code === 'F008' && again.result === 'false', `verdict ${again.code} result ${again.result}`);
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+async function releaseHalfway(browser) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, deviceScaleFactor: 2 });
+  try {
+    const { page, watch } = await openDemo(context, 'embed', 'success');
+    await check('halfway release: failure shown, handle resets, no verdict', async () => {
+      await revealSlider(page, 'embed');
+      await mouseDrag(page, { fraction: rand(0.4, 0.6) });
+      await waitForSliderState(page, ['fail'], 5000);
+      await sleep(350); // let the handle slide home
+      await page.locator('#aliyunCaptcha-window-embed').screenshot({ path: join(shotDir, 'halfway-fail.png') });
+      await waitForSliderState(page, ['idle'], 5000);
+      await sleep(500);
+      const code = await page.$eval('#demo-verdict', (el) => el.getAttribute('data-code'));
+      expect(code === null, `a verdict appeared: ${code}`);
+      expect(watch.answers.length === 1, `${watch.answers.length} answers sent`);
+      watchProblems(watch);
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+async function keyboardPath(browser) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, deviceScaleFactor: 2 });
+  try {
+    const { page, watch } = await openDemo(context, 'embed', 'success');
+    await check('keyboard: ArrowRight to the end gives verdict T001', async () => {
+      await revealSlider(page, 'embed');
+      await page.focus('#aliyunCaptcha-sliding-slider');
+      const label = await page.getAttribute('#aliyunCaptcha-sliding-slider', 'aria-label');
+      expect(label, 'handle has no aria-label');
+      for (let i = 0; i < 40; i++) {
+        const now = Number(await page.getAttribute('#aliyunCaptcha-sliding-slider', 'aria-valuenow'));
+        if (now >= 100) break;
+        await page.keyboard.down('ArrowRight');
+        await sleep(rand(30, 70));
+        await page.keyboard.up('ArrowRight');
+        await sleep(rand(40, 110));
+      }
+      const v = await verdict(page);
+      expect(v.code === 'T001', `verdict ${v.code}`);
+      const a = watch.answers[watch.answers.length - 1].answer;
+      expect(a.pointer === 'keyboard', `pointer ${a.pointer}`);
+      watchProblems(watch);
+      return `${a.points.length} points`;
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+async function touchOnPhone(browser) {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    hasTouch: true,
+    isMobile: true,
+  });
+  try {
+    const { page, watch } = await openDemo(context, 'popup', 'callback');
+    const cdp = await context.newCDPSession(page);
+    await check('touch (390×844): popup+callback drag gives verdict T001', async () => {
+      await page.tap('#demo-submit');
+      await page.locator('#aliyunCaptcha-window-popup').waitFor({ state: 'visible', timeout: 5000 });
+      await touchDrag(page, cdp, { shot: join(shotDir, 'touch-drag.png'), shotTarget: '#aliyunCaptcha-window-popup' });
+      const v = await verdict(page);
+      expect(v.result === 'true' && v.code === 'T001', `verdict ${v.code} result ${v.result}`);
+      await sleep(300); // the popup shows its success state for a moment before closing
+      await page.screenshot({ path: join(shotDir, 'touch-final.png') });
+      await page.locator('#aliyunCaptcha-window-popup').waitFor({ state: 'hidden', timeout: 5000 });
+      const a = watch.answers[watch.answers.length - 1].answer;
+      expect(a.pointer === 'touch', `pointer ${a.pointer}`);
+      watchProblems(watch);
+      return `${a.points.length} points`;
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+async function webdriverRefused() {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const { page, watch } = await openDemo(context, 'embed', 'success');
+    await check('navigator.webdriver set: a perfect drag is refused', async () => {
+      expect(await page.evaluate(() => navigator.webdriver), 'navigator.webdriver is not set here');
+      await revealSlider(page, 'embed');
+      await mouseDrag(page);
+      await waitForSliderState(page, ['fail'], 5000);
+      await sleep(300);
+      const code = await page.$eval('#demo-verdict', (el) => el.getAttribute('data-code'));
+      expect(code === null, `a verdict appeared: ${code}`);
+      expect(watch.answers.length === 1 && watch.answers[0].answer.env.webdriver === true, 'webdriver not reported');
+    });
+  } finally {
+    await browser.close();
+  }
+}
+
+/* ----------------------------------------------------------------------------------------- */
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...AS_PERSON] });
+try {
+  for (const mode of ['popup', 'embed']) {
+    for (const style of ['callback', 'success']) {
+      await passAndReplay(browser, mode, style);
+    }
+  }
+  await releaseHalfway(browser);
+  await keyboardPath(browser);
+  await touchOnPhone(browser);
+} catch (e) {
+  report(false, 'browser run', e.message.split('\n')[0]);
+} finally {
+  await browser.close();
+}
+try {
+  await webdriverRefused();
+} catch (e) {
+  report(false, 'webdriver run', e.message.split('\n')[0]);
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
