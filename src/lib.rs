@@ -7,6 +7,7 @@
 //! - [`codes`] — the `T…`/`F…` verdict codes.
 //! - [`cycle`] — the verification cycle: init, answer, pass token, server verification.
 //! - [`challenge`] — one module per verification type; pure.
+//! - [`imaging`] — procedural challenge images (jigsaw, restoration) and upload checks; pure.
 //! - [`risk`] — findings about trajectories and environments; pure.
 //! - [`token`] — sealed pass tokens and the rotating keyring.
 //! - [`acs3`] — ACS3-HMAC-SHA256 request signatures.
@@ -24,6 +25,7 @@ pub mod crypto;
 pub mod cycle;
 pub mod http;
 pub mod ids;
+pub mod imaging;
 pub mod metrics;
 pub mod model;
 pub mod risk;

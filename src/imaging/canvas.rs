@@ -1,0 +1,472 @@
+//! Pixel surfaces and the few drawing primitives the generators need.
+//!
+//! Two surfaces share one drawing API ([`Surface`]): an opaque RGB [`Canvas`] (the
+//! backgrounds and scenes) and a transparent RGBA [`Layer`] placed at an origin in canvas
+//! coordinates (pieces and removed objects). Every shape is drawn from a signed distance
+//! function (negative inside, in pixels), which gives anti-aliased edges for free and lets
+//! the jigsaw code shade by "distance to the piece's edge". Channels are `f32` in 0‥255.
+
+/// A colour: red, green, blue in 0‥255.
+pub(crate) type Rgb = [f32; 3];
+
+/// Something that can be painted on, pixel by pixel, in canvas coordinates.
+pub(crate) trait Surface {
+    /// Width and height in pixels.
+    fn size(&self) -> (usize, usize);
+    /// Canvas coordinates of this surface's top-left pixel.
+    fn origin(&self) -> (i32, i32) {
+        (0, 0)
+    }
+    /// Paints `colour` with opacity `alpha` (0‥1) over the pixel at surface index (x, y).
+    fn blend(&mut self, x: usize, y: usize, colour: Rgb, alpha: f32);
+}
+
+/// An opaque RGB image.
+#[derive(Clone)]
+pub(crate) struct Canvas {
+    pub w: usize,
+    pub h: usize,
+    pub px: Vec<Rgb>,
+}
+
+impl Canvas {
+    pub fn new(w: usize, h: usize, fill: Rgb) -> Canvas {
+        Canvas {
+            w,
+            h,
+            px: vec![fill; w * h],
+        }
+    }
+
+    /// Builds a canvas from packed RGB8 bytes (`w * h * 3` of them).
+    pub fn from_rgb8(w: usize, h: usize, bytes: &[u8]) -> Canvas {
+        let px = bytes
+            .chunks_exact(3)
+            .map(|c| [f32::from(c[0]), f32::from(c[1]), f32::from(c[2])])
+            .collect();
+        Canvas { w, h, px }
+    }
+
+    pub fn get(&self, x: usize, y: usize) -> Rgb {
+        self.px[y * self.w + x]
+    }
+
+    /// Fills the canvas with a vertical gradient through `stops` (evenly spaced, ≥ 1).
+    pub fn vertical_gradient(&mut self, stops: &[Rgb]) {
+        let n = stops.len().max(1);
+        for y in 0..self.h {
+            let t = y as f32 / (self.h.max(2) - 1) as f32 * (n - 1) as f32;
+            let i = (t as usize).min(n.saturating_sub(2));
+            let c = if n == 1 {
+                stops[0]
+            } else {
+                mix(stops[i], stops[i + 1], t - i as f32)
+            };
+            self.px[y * self.w..(y + 1) * self.w].fill(c);
+        }
+    }
+
+    /// Adds `field` (values roughly in -1‥1) scaled by `amp`, tinted per channel by `tint`,
+    /// to the whole canvas. The field is bilinearly upscaled.
+    pub fn add_field(&mut self, field: &Field, amp: f32, tint: Rgb) {
+        let (w, h) = (self.w, self.h);
+        field.for_each_upscaled(w, h, |i, v| {
+            let p = &mut self.px[i];
+            let d = v * amp;
+            p[0] += d * tint[0];
+            p[1] += d * tint[1];
+            p[2] += d * tint[2];
+        });
+    }
+
+    /// Applies an affine colour transform: `c' = m · c + b` (per pixel).
+    pub fn grade(&mut self, m: [[f32; 3]; 3], b: Rgb) {
+        for p in &mut self.px {
+            let [r, g, bl] = *p;
+            *p = [
+                m[0][0] * r + m[0][1] * g + m[0][2] * bl + b[0],
+                m[1][0] * r + m[1][1] * g + m[1][2] * bl + b[1],
+                m[2][0] * r + m[2][1] * g + m[2][2] * bl + b[2],
+            ];
+        }
+    }
+
+    /// Packs the canvas into RGB8, adding per-pixel grain of ±`grain` (deterministic in
+    /// `seed`) on the way.
+    pub fn to_rgb8(&self, seed: u64, grain: f32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.px.len() * 3);
+        let mut g = Grain::new(seed);
+        for p in &self.px {
+            let n = g.next() * grain;
+            out.push(clamp_u8(p[0] + n));
+            out.push(clamp_u8(p[1] + n));
+            out.push(clamp_u8(p[2] + n));
+        }
+        out
+    }
+}
+
+impl Surface for Canvas {
+    fn size(&self) -> (usize, usize) {
+        (self.w, self.h)
+    }
+
+    #[inline]
+    fn blend(&mut self, x: usize, y: usize, colour: Rgb, alpha: f32) {
+        let p = &mut self.px[y * self.w + x];
+        *p = mix(*p, colour, alpha);
+    }
+}
+
+/// A transparent RGBA image (straight alpha) whose top-left sits at `origin` on a canvas.
+pub(crate) struct Layer {
+    pub w: usize,
+    pub h: usize,
+    pub ox: i32,
+    pub oy: i32,
+    /// Colour and opacity (0‥1) per pixel.
+    pub px: Vec<[f32; 4]>,
+}
+
+impl Layer {
+    pub fn new(ox: i32, oy: i32, w: usize, h: usize) -> Layer {
+        Layer {
+            w,
+            h,
+            ox,
+            oy,
+            px: vec![[0.0; 4]; w * h],
+        }
+    }
+
+    /// Composites the layer over `canvas` at its origin.
+    pub fn draw_onto(&self, canvas: &mut Canvas) {
+        for y in 0..self.h {
+            let cy = y as i32 + self.oy;
+            if cy < 0 || cy >= canvas.h as i32 {
+                continue;
+            }
+            for x in 0..self.w {
+                let cx = x as i32 + self.ox;
+                if cx < 0 || cx >= canvas.w as i32 {
+                    continue;
+                }
+                let [r, g, b, a] = self.px[y * self.w + x];
+                if a > 0.0 {
+                    canvas.blend(cx as usize, cy as usize, [r, g, b], a);
+                }
+            }
+        }
+    }
+
+    /// Packs into RGBA8 with grain of ±`grain` on the colour of visible pixels.
+    pub fn to_rgba8(&self, seed: u64, grain: f32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.px.len() * 4);
+        let mut g = Grain::new(seed);
+        for p in &self.px {
+            let n = g.next() * grain;
+            if p[3] <= 0.0 {
+                out.extend_from_slice(&[0, 0, 0, 0]);
+            } else {
+                out.push(clamp_u8(p[0] + n));
+                out.push(clamp_u8(p[1] + n));
+                out.push(clamp_u8(p[2] + n));
+                out.push(clamp_u8(p[3] * 255.0));
+            }
+        }
+        out
+    }
+}
+
+impl Surface for Layer {
+    fn size(&self) -> (usize, usize) {
+        (self.w, self.h)
+    }
+
+    fn origin(&self) -> (i32, i32) {
+        (self.ox, self.oy)
+    }
+
+    #[inline]
+    fn blend(&mut self, x: usize, y: usize, colour: Rgb, alpha: f32) {
+        let p = &mut self.px[y * self.w + x];
+        let da = p[3];
+        let oa = alpha + da * (1.0 - alpha);
+        if oa <= 1e-6 {
+            return;
+        }
+        let k = da * (1.0 - alpha);
+        for c in 0..3 {
+            p[c] = (colour[c] * alpha + p[c] * k) / oa;
+        }
+        p[3] = oa;
+    }
+}
+
+/// Linear interpolation between two colours.
+#[inline]
+pub(crate) fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
+}
+
+/// Multiplies a colour's channels by `k` (a shade: `k < 1` darker).
+pub(crate) fn scale(c: Rgb, k: f32) -> Rgb {
+    [c[0] * k, c[1] * k, c[2] * k]
+}
+
+#[inline]
+pub(crate) fn clamp_u8(v: f32) -> u8 {
+    v.clamp(0.0, 255.0) as u8
+}
+
+/// Coverage of a pixel whose centre is at signed distance `d` from an edge.
+#[inline]
+pub(crate) fn coverage(d: f32) -> f32 {
+    (0.5 - d).clamp(0.0, 1.0)
+}
+
+/// Paints the shape `sdf` (canvas coordinates, negative inside) in `colour` at opacity
+/// `alpha`, visiting only the pixels of the canvas-space box `[x0, x1) × [y0, y1)`.
+pub(crate) fn fill<S: Surface>(
+    s: &mut S,
+    bbox: [f32; 4],
+    colour: Rgb,
+    alpha: f32,
+    sdf: impl Fn(f32, f32) -> f32,
+) {
+    let (w, h) = s.size();
+    let (ox, oy) = s.origin();
+    let xa = ((bbox[0].floor() as i32 - 1 - ox).max(0) as usize).min(w);
+    let xb = ((bbox[2].ceil() as i32 + 1 - ox).max(0) as usize).min(w);
+    let ya = ((bbox[1].floor() as i32 - 1 - oy).max(0) as usize).min(h);
+    let yb = ((bbox[3].ceil() as i32 + 1 - oy).max(0) as usize).min(h);
+    for y in ya..yb {
+        let cy = (y as i32 + oy) as f32 + 0.5;
+        for x in xa..xb {
+            let cx = (x as i32 + ox) as f32 + 0.5;
+            let a = coverage(sdf(cx, cy)) * alpha;
+            if a > 0.0 {
+                s.blend(x, y, colour, a);
+            }
+        }
+    }
+}
+
+/// Signed distance to a circle.
+#[inline]
+pub(crate) fn sd_circle(x: f32, y: f32, cx: f32, cy: f32, r: f32) -> f32 {
+    ((x - cx) * (x - cx) + (y - cy) * (y - cy)).sqrt() - r
+}
+
+/// Signed distance (approximate, exact on the axes) to an axis-aligned ellipse.
+#[inline]
+pub(crate) fn sd_ellipse(x: f32, y: f32, cx: f32, cy: f32, rx: f32, ry: f32) -> f32 {
+    let (dx, dy) = ((x - cx) / rx, (y - cy) / ry);
+    ((dx * dx + dy * dy).sqrt() - 1.0) * rx.min(ry)
+}
+
+/// Signed distance to a rectangle `[x0, x1] × [y0, y1]` with corners rounded by `r`.
+#[inline]
+pub(crate) fn sd_rect(x: f32, y: f32, r: [f32; 4], round: f32) -> f32 {
+    let (cx, cy) = ((r[0] + r[2]) * 0.5, (r[1] + r[3]) * 0.5);
+    let (hx, hy) = ((r[2] - r[0]) * 0.5 - round, (r[3] - r[1]) * 0.5 - round);
+    let qx = (x - cx).abs() - hx;
+    let qy = (y - cy).abs() - hy;
+    let outside = (qx.max(0.0) * qx.max(0.0) + qy.max(0.0) * qy.max(0.0)).sqrt();
+    outside + qx.max(qy).min(0.0) - round
+}
+
+/// Signed distance (a lower bound outside, exact on the edges) to a convex polygon, its
+/// vertices in either winding order.
+pub(crate) fn sd_convex(x: f32, y: f32, pts: &[(f32, f32)]) -> f32 {
+    let n = pts.len();
+    // Twice the signed area: positive for clockwise on screen (y down).
+    let area: f32 = (0..n)
+        .map(|i| {
+            let (a, b) = (pts[i], pts[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum();
+    let flip = if area >= 0.0 { 1.0 } else { -1.0 };
+    let mut d = f32::NEG_INFINITY;
+    for i in 0..n {
+        let (ax, ay) = pts[i];
+        let (bx, by) = pts[(i + 1) % n];
+        let (ex, ey) = (bx - ax, by - ay);
+        let len = (ex * ex + ey * ey).sqrt().max(1e-6);
+        let (nx, ny) = (flip * ey / len, -flip * ex / len);
+        d = d.max((x - ax) * nx + (y - ay) * ny);
+    }
+    d
+}
+
+/// Bounding box `[x0, y0, x1, y1]` of points.
+pub(crate) fn bbox_of(pts: &[(f32, f32)]) -> [f32; 4] {
+    let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    for &(x, y) in pts {
+        b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+    }
+    b
+}
+
+/// A low-resolution scalar field (value noise), upscaled on use.
+pub(crate) struct Field {
+    pub w: usize,
+    pub h: usize,
+    pub v: Vec<f32>,
+}
+
+impl Field {
+    /// Fractal value noise at `w × h`: `octaves` layers, the first with `cells` lattice cells
+    /// across, each next one twice as fine and `gain` times as strong. Values ≈ -1‥1.
+    pub fn value_noise(
+        rng: &mut impl rand::Rng,
+        w: usize,
+        h: usize,
+        cells: usize,
+        octaves: usize,
+        gain: f32,
+    ) -> Field {
+        let mut v = vec![0.0f32; w * h];
+        let mut amp = 1.0;
+        let mut total = 0.0;
+        let mut cells = cells.max(1);
+        for _ in 0..octaves {
+            let gw = cells + 2;
+            let gh = (cells * h).div_ceil(w) + 2;
+            let lattice: Vec<f32> = (0..gw * gh).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let sx = cells as f32 / w as f32;
+            for y in 0..h {
+                let fy = y as f32 * sx;
+                let iy = fy as usize;
+                let ty = smooth(fy - iy as f32);
+                for x in 0..w {
+                    let fx = x as f32 * sx;
+                    let ix = fx as usize;
+                    let tx = smooth(fx - ix as f32);
+                    let a = lattice[iy * gw + ix];
+                    let b = lattice[iy * gw + ix + 1];
+                    let c = lattice[(iy + 1) * gw + ix];
+                    let d = lattice[(iy + 1) * gw + ix + 1];
+                    let top = a + (b - a) * tx;
+                    let bot = c + (d - c) * tx;
+                    v[y * w + x] += (top + (bot - top) * ty) * amp;
+                }
+            }
+            total += amp;
+            amp *= gain;
+            cells *= 2;
+        }
+        for x in &mut v {
+            *x /= total;
+        }
+        Field { w, h, v }
+    }
+
+    /// Bilinear sample at canvas position (x, y) of a canvas `cw × ch`.
+    pub fn sample(&self, x: f32, y: f32, cw: usize, ch: usize) -> f32 {
+        let fx = (x * self.w as f32 / cw as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
+        let fy = (y * self.h as f32 / ch as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
+        let (ix, iy) = (fx as usize, fy as usize);
+        let (jx, jy) = ((ix + 1).min(self.w - 1), (iy + 1).min(self.h - 1));
+        let (tx, ty) = (fx - ix as f32, fy - iy as f32);
+        let a = self.v[iy * self.w + ix];
+        let b = self.v[iy * self.w + jx];
+        let c = self.v[jy * self.w + ix];
+        let d = self.v[jy * self.w + jx];
+        let top = a + (b - a) * tx;
+        let bot = c + (d - c) * tx;
+        top + (bot - top) * ty
+    }
+
+    /// Calls `f(index, value)` for every pixel of a `cw × ch` canvas, bilinearly upscaling.
+    pub fn for_each_upscaled(&self, cw: usize, ch: usize, mut f: impl FnMut(usize, f32)) {
+        let kx = self.w as f32 / cw as f32;
+        let ky = self.h as f32 / ch as f32;
+        // Column lookups are the same on every row: compute them once.
+        let cols: Vec<(usize, usize, f32)> = (0..cw)
+            .map(|x| {
+                let fx = ((x as f32 + 0.5) * kx - 0.5).clamp(0.0, (self.w - 1) as f32);
+                let ix = fx as usize;
+                (ix, (ix + 1).min(self.w - 1), fx - ix as f32)
+            })
+            .collect();
+        for y in 0..ch {
+            let fy = ((y as f32 + 0.5) * ky - 0.5).clamp(0.0, (self.h - 1) as f32);
+            let iy = fy as usize;
+            let jy = (iy + 1).min(self.h - 1);
+            let ty = fy - iy as f32;
+            let r0 = &self.v[iy * self.w..(iy + 1) * self.w];
+            let r1 = &self.v[jy * self.w..(jy + 1) * self.w];
+            for (x, &(ix, jx, tx)) in cols.iter().enumerate() {
+                let top = r0[ix] + (r0[jx] - r0[ix]) * tx;
+                let bot = r1[ix] + (r1[jx] - r1[ix]) * tx;
+                f(y * cw + x, top + (bot - top) * ty);
+            }
+        }
+    }
+}
+
+#[inline]
+fn smooth(t: f32) -> f32 {
+    t * t * (3.0 - 2.0 * t)
+}
+
+/// A tiny deterministic generator of per-pixel grain in -1‥1 (xorshift; not for secrets).
+pub(crate) struct Grain(u64);
+
+impl Grain {
+    pub fn new(seed: u64) -> Grain {
+        Grain(seed | 1)
+    }
+
+    #[inline]
+    pub fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filled_circle_covers_its_centre_and_not_its_corner() {
+        let mut c = Canvas::new(20, 20, [0.0; 3]);
+        fill(&mut c, [5.0, 5.0, 15.0, 15.0], [255.0; 3], 1.0, |x, y| {
+            sd_circle(x, y, 10.0, 10.0, 5.0)
+        });
+        assert_eq!(c.get(10, 10), [255.0; 3]);
+        assert_eq!(c.get(5, 5), [0.0; 3]);
+        let edge = c.get(14, 10)[0];
+        assert!(edge > 0.0 && edge <= 255.0);
+    }
+
+    #[test]
+    fn a_layer_keeps_what_it_was_not_painted_with_transparent() {
+        let mut l = Layer::new(100, 50, 10, 10);
+        fill(&mut l, [100.0, 50.0, 105.0, 55.0], [10.0, 20.0, 30.0], 1.0, |x, y| {
+            sd_rect(x, y, [100.0, 50.0, 105.0, 55.0], 0.0)
+        });
+        assert_eq!(l.px[0][3], 1.0);
+        assert_eq!(l.px[9 * 10 + 9][3], 0.0);
+    }
+
+    #[test]
+    fn convex_polygon_distance_is_negative_inside() {
+        let tri = [(0.0, 10.0), (5.0, 0.0), (10.0, 10.0)];
+        let rev = [(10.0, 10.0), (5.0, 0.0), (0.0, 10.0)];
+        for t in [&tri, &rev] {
+            assert!(sd_convex(5.0, 7.0, t) < 0.0);
+            assert!(sd_convex(0.0, 0.0, t) > 0.0);
+            assert!((sd_convex(5.0, 11.0, t) - 1.0).abs() < 1e-4);
+        }
+    }
+}

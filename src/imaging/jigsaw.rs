@@ -1,0 +1,264 @@
+//! The jigsaw challenge: a background with a puzzle-shaped gap, one or two decoy gaps of
+//! other shapes, and the piece cut from the undamaged picture.
+//!
+//! What defeats the cheap solvers, each measured in `tests/gap_finder.rs`:
+//! - decoys are shaded from the same distribution as the true gap (so "darkest region"
+//!   picks at random), most often sit at the piece's own height (so a scan along the
+//!   slider's line meets them), and their outlines share the body and two or more sides
+//!   with the piece (so an outline template scores them almost as high);
+//! - each decoy carries a faint ghost of the piece's own pixels, so matching the piece's
+//!   content against the background finds decoys as readily as the gap;
+//! - shading strength, rim, tilt and outline vary per gap, and the whole picture gets a
+//!   random colour grade and grain; the piece gets its own bevel, outline, tint and grain,
+//!   so it is never a pixel-exact copy of the hole.
+//!
+//! A person matches outlines: the gap is the one shaped like the piece.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::backdrop::{self, hsv};
+use super::canvas::{Canvas, Layer, Rgb, Surface, coverage, mix};
+use super::encode;
+use super::shape::PieceShape;
+use super::{Background, HEIGHT, Jigsaw, WIDTH};
+
+/// Keeps jigsaw streams apart from other users of the same seed.
+const DOMAIN: u64 = 0x6a69_6773_6177_0001;
+
+/// How one gap (true or decoy) is shaded.
+struct Shade {
+    colour: Rgb,
+    base: f32,
+    rim: f32,
+    rim_width: f32,
+    tilt: (f32, f32),
+    edge: f32,
+    edge_colour: Rgb,
+}
+
+impl Shade {
+    fn random(rng: &mut impl Rng) -> Shade {
+        let dark = rng.random_bool(0.8);
+        let v = if dark {
+            rng.random_range(0.0..45.0)
+        } else {
+            rng.random_range(215.0..255.0)
+        };
+        Shade {
+            colour: [v, v + rng.random_range(-8.0..8.0), v + rng.random_range(-8.0..8.0)],
+            base: if dark {
+                rng.random_range(0.38..0.62)
+            } else {
+                rng.random_range(0.3..0.5)
+            },
+            rim: rng.random_range(0.08..0.32),
+            rim_width: rng.random_range(1.5..4.0),
+            tilt: (rng.random_range(-0.25..0.25), rng.random_range(-0.25..0.25)),
+            edge: if rng.random_bool(0.7) {
+                rng.random_range(0.15..0.55)
+            } else {
+                0.0
+            },
+            edge_colour: if rng.random_bool(0.75) {
+                [245.0, 245.0, 245.0]
+            } else {
+                [25.0, 25.0, 25.0]
+            },
+        }
+    }
+
+    /// Shades the shape whose box's top-left is at (x0, y0).
+    fn apply(&self, c: &mut Canvas, shape: &PieceShape, x0: u32, y0: u32) {
+        let (bw, bh) = shape.box_size();
+        for ly in 0..bh {
+            for lx in 0..bw {
+                let (cx, cy) = ((x0 + lx) as usize, (y0 + ly) as usize);
+                if cx >= c.w || cy >= c.h {
+                    continue;
+                }
+                let d = shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+                if d > 1.5 {
+                    continue;
+                }
+                let cov = coverage(d);
+                if cov > 0.0 {
+                    let depth = (-d).max(0.0);
+                    let a = self.base
+                        + self.tilt.0 * (lx as f32 / bw as f32 - 0.5)
+                        + self.tilt.1 * (ly as f32 / bh as f32 - 0.5)
+                        + self.rim * (-depth / self.rim_width).exp();
+                    c.blend(cx, cy, self.colour, a.clamp(0.05, 0.92) * cov);
+                }
+                if self.edge > 0.0 {
+                    let e = self.edge * (1.0 - d.abs()).max(0.0);
+                    if e > 0.0 {
+                        c.blend(cx, cy, self.edge_colour, e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A placed outline: the shape and its box's top-left.
+struct Placed {
+    shape: PieceShape,
+    x: u32,
+    y: u32,
+}
+
+impl Placed {
+    fn overlaps(&self, other: &Placed, margin: u32) -> bool {
+        let (aw, ah) = self.shape.box_size();
+        let (bw, bh) = other.shape.box_size();
+        self.x < other.x + bw + margin
+            && other.x < self.x + aw + margin
+            && self.y < other.y + bh + margin
+            && other.y < self.y + ah + margin
+    }
+}
+
+pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
+    let mut rng = StdRng::seed_from_u64(seed ^ DOMAIN);
+    let (w, h) = (WIDTH as usize, HEIGHT as usize);
+    let mut canvas = match base {
+        Some(bg) => {
+            let mut c = Canvas::from_rgb8(w, h, &bg.rgb);
+            backdrop::texture(&mut c, &mut rng, 5.0);
+            c
+        }
+        None => backdrop::procedural(&mut rng),
+    };
+    backdrop::grade_randomly(&mut canvas, &mut rng);
+    let original = canvas.clone();
+
+    let shape = PieceShape::random(&mut rng);
+    let (pw, ph) = shape.box_size();
+    let piece_y = rng.random_range(4..=HEIGHT - ph - 4);
+    let gap_x = rng.random_range(pw + 10..=WIDTH - pw - 4);
+    let gap = Placed {
+        shape,
+        x: gap_x,
+        y: piece_y,
+    };
+
+    let mut placed = vec![gap];
+    let decoys = if rng.random_bool(0.6) { 2 } else { 1 };
+    for i in 0..decoys {
+        let d = shape.decoy_of(&mut rng);
+        let (dw, dh) = d.box_size();
+        let same_line = i == 0 && rng.random_bool(0.85) || i == 1 && rng.random_bool(0.35);
+        for attempt in 0..60 {
+            let y = if same_line && attempt < 40 {
+                (piece_y as i64 + i64::from(ph) / 2 - i64::from(dh) / 2)
+                    .clamp(2, i64::from(HEIGHT - dh - 2)) as u32
+            } else {
+                rng.random_range(2..=HEIGHT - dh - 2)
+            };
+            let x = rng.random_range(pw + 6..=WIDTH - dw - 2);
+            let cand = Placed { shape: d, x, y };
+            if placed.iter().all(|p| !p.overlaps(&cand, 6)) {
+                placed.push(cand);
+                break;
+            }
+        }
+    }
+
+    // Decoys first get a ghost of the piece's own pixels, then every gap its own shading.
+    for p in &placed[1..] {
+        ghost(&mut canvas, &original, &placed[0], p, rng.random_range(0.45..0.85));
+    }
+    for p in &placed {
+        Shade::random(&mut rng).apply(&mut canvas, &p.shape, p.x, p.y);
+    }
+
+    let piece = cut_piece(&original, &shape, gap_x, piece_y, &mut rng);
+    let background = encode::jpeg(
+        &canvas.to_rgb8(rng.random(), 3.0),
+        WIDTH,
+        HEIGHT,
+        encode::JPEG_QUALITY,
+    );
+    Jigsaw {
+        background,
+        piece: encode::png_rgba(&piece.to_rgba8(rng.random(), 4.0), pw, ph),
+        piece_w: pw,
+        piece_h: ph,
+        piece_y,
+        gap_x,
+    }
+}
+
+/// Blends the content under the true gap into a decoy's outline (centres aligned).
+fn ghost(c: &mut Canvas, original: &Canvas, gap: &Placed, decoy: &Placed, weight: f32) {
+    let (gw, gh) = gap.shape.box_size();
+    let (dw, dh) = decoy.shape.box_size();
+    let (ox, oy) = (
+        gap.x as i64 + i64::from(gw) / 2 - i64::from(dw) / 2,
+        gap.y as i64 + i64::from(gh) / 2 - i64::from(dh) / 2,
+    );
+    for ly in 0..dh {
+        for lx in 0..dw {
+            let cov = coverage(decoy.shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5));
+            if cov <= 0.0 {
+                continue;
+            }
+            let (sx, sy) = (ox + i64::from(lx), oy + i64::from(ly));
+            let (tx, ty) = ((decoy.x + lx) as usize, (decoy.y + ly) as usize);
+            if sx < 0 || sy < 0 || sx as usize >= c.w || sy as usize >= c.h || tx >= c.w || ty >= c.h
+            {
+                continue;
+            }
+            let src = original.get(sx as usize, sy as usize);
+            c.blend(tx, ty, src, weight * cov);
+        }
+    }
+}
+
+/// The piece: the undamaged pixels under the gap, tinted, with a light bevel inside the
+/// edge and a thin outline around it, transparent elsewhere.
+fn cut_piece(original: &Canvas, shape: &PieceShape, x0: u32, y0: u32, rng: &mut impl Rng) -> Layer {
+    let (pw, ph) = shape.box_size();
+    let mut layer = Layer::new(0, 0, pw as usize, ph as usize);
+    let tint = [
+        rng.random_range(0.96..1.06),
+        rng.random_range(0.96..1.06),
+        rng.random_range(0.96..1.06),
+    ];
+    let lift = rng.random_range(0.0..12.0);
+    let bevel = rng.random_range(0.3..0.6);
+    let highlight = hsv(rng.random_range(0.0..360.0), 0.08, 1.0);
+    let outline_alpha = rng.random_range(0.55..0.85);
+    let outline = if rng.random_bool(0.7) {
+        [30.0, 30.0, 30.0]
+    } else {
+        [250.0, 250.0, 250.0]
+    };
+    for ly in 0..ph {
+        for lx in 0..pw {
+            let d = shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+            let (i, j) = (lx as usize, ly as usize);
+            let cov = coverage(d);
+            if cov > 0.0 {
+                let src = original.get((x0 + lx) as usize, (y0 + ly) as usize);
+                let mut col = [
+                    src[0] * tint[0] + lift,
+                    src[1] * tint[1] + lift,
+                    src[2] * tint[2] + lift,
+                ];
+                let depth = (-d).max(0.0);
+                if depth < 3.0 {
+                    col = mix(col, highlight, bevel * (1.0 - depth / 3.0));
+                }
+                layer.blend(i, j, col, cov);
+            }
+            // The outline straddles the edge, fading out 1.5 px either side of it.
+            let o = outline_alpha * (1.0 - (d - 0.3).abs() / 1.5).max(0.0);
+            if o > 0.0 {
+                layer.blend(i, j, outline, o);
+            }
+        }
+    }
+    layer
+}

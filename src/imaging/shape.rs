@@ -1,0 +1,183 @@
+//! The puzzle-piece outline: a square body whose four sides each carry a knob (outwards), a
+//! hole (inwards) or nothing, described as a signed distance function so that the gap, the
+//! decoys and the cut-out piece all share one exact outline.
+
+use rand::Rng;
+
+/// Margin (px) around the shape inside its box, room for the piece's outline.
+pub(crate) const PAD: f32 = 2.0;
+
+/// What one side of the body carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Flat,
+    Knob,
+    Hole,
+}
+
+/// A puzzle-piece outline. Sides are in the order top, right, bottom, left.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PieceShape {
+    /// Side length of the square body.
+    pub body: f32,
+    /// Radius of the knobs and holes.
+    pub r: f32,
+    pub sides: [Side; 4],
+    /// Where along each side its knob or hole sits, as an offset from the middle (px).
+    pub shift: [f32; 4],
+    /// Corner rounding of the body.
+    pub round: f32,
+}
+
+impl PieceShape {
+    /// A random piece, 28–38 px body, with at least one knob and one hole and never knobs on
+    /// both the left and the right (which keeps the box at most ~54 px wide).
+    pub fn random(rng: &mut impl Rng) -> PieceShape {
+        let body = rng.random_range(30.0..40.0f32);
+        let mut sides = [Side::Flat; 4];
+        loop {
+            for s in &mut sides {
+                *s = match rng.random_range(0..20) {
+                    0..=8 => Side::Knob,
+                    9..=17 => Side::Hole,
+                    _ => Side::Flat,
+                };
+            }
+            if valid(&sides) {
+                break;
+            }
+        }
+        let mut shape = PieceShape {
+            body,
+            r: body * rng.random_range(0.17..0.21),
+            sides,
+            shift: [0.0; 4],
+            round: rng.random_range(1.0..4.0),
+        };
+        for s in &mut shape.shift {
+            *s = rng.random_range(-0.12..0.12) * body;
+        }
+        shape
+    }
+
+    /// A decoy outline: about the same size, but at least two sides carry something else, so
+    /// that a person can tell it from `self` at a glance.
+    pub fn decoy_of(&self, rng: &mut impl Rng) -> PieceShape {
+        let mut d = *self;
+        d.body = (self.body + rng.random_range(-3.0..3.0f32)).clamp(28.0, 41.0);
+        d.r = d.body * rng.random_range(0.17..0.21);
+        loop {
+            let a = rng.random_range(0..4);
+            let b = (a + rng.random_range(1..4)) % 4;
+            let mut sides = self.sides;
+            for i in [a, b] {
+                sides[i] = match (self.sides[i], rng.random_bool(0.5)) {
+                    (Side::Knob, true) | (Side::Flat, false) => Side::Hole,
+                    (Side::Hole, true) | (Side::Flat, true) => Side::Knob,
+                    (Side::Knob, false) | (Side::Hole, false) => Side::Flat,
+                };
+            }
+            if valid(&sides) {
+                d.sides = sides;
+                break;
+            }
+        }
+        for s in &mut d.shift {
+            *s = rng.random_range(-0.12..0.12) * d.body;
+        }
+        d
+    }
+
+    /// How far the shape reaches beyond the body on each side (top, right, bottom, left).
+    fn reach(&self) -> [f32; 4] {
+        self.sides
+            .map(|s| if s == Side::Knob { 1.5 * self.r } else { 0.0 })
+    }
+
+    /// Width and height of the shape's box, padding included.
+    pub fn box_size(&self) -> (u32, u32) {
+        let [t, r, b, l] = self.reach();
+        let w = (self.body + l + r + 2.0 * PAD).ceil() as u32;
+        let h = (self.body + t + b + 2.0 * PAD).ceil() as u32;
+        (w, h)
+    }
+
+    /// Signed distance (px, negative inside) at box-local position (x, y).
+    pub fn sdf(&self, x: f32, y: f32) -> f32 {
+        let [t, _, _, l] = self.reach();
+        let half = self.body * 0.5;
+        let cx = PAD + l + half;
+        let cy = PAD + t + half;
+        let (px, py) = (x - cx, y - cy);
+        // The rounded square body.
+        let q = half - self.round;
+        let (qx, qy) = (px.abs() - q, py.abs() - q);
+        let mut d = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0)
+            - self.round;
+        for (i, side) in self.sides.iter().enumerate() {
+            if *side == Side::Flat {
+                continue;
+            }
+            // Unit outward normal and the direction along the side.
+            let (nx, ny, ax, ay) = match i {
+                0 => (0.0, -1.0, 1.0, 0.0),
+                1 => (1.0, 0.0, 0.0, 1.0),
+                2 => (0.0, 1.0, -1.0, 0.0),
+                _ => (-1.0, 0.0, 0.0, -1.0),
+            };
+            let push = if *side == Side::Knob { 0.5 } else { -0.5 } * self.r;
+            let kx = nx * (half + push) + ax * self.shift[i];
+            let ky = ny * (half + push) + ay * self.shift[i];
+            let c = ((px - kx).powi(2) + (py - ky).powi(2)).sqrt() - self.r;
+            d = if *side == Side::Knob {
+                d.min(c)
+            } else {
+                d.max(-c)
+            };
+        }
+        d
+    }
+}
+
+/// At least one knob and one hole; never knobs on both the left and the right.
+fn valid(sides: &[Side; 4]) -> bool {
+    sides.contains(&Side::Knob)
+        && sides.contains(&Side::Hole)
+        && !(sides[1] == Side::Knob && sides[3] == Side::Knob)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn pieces_stay_within_the_advertised_size_and_fill_their_middle() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..500 {
+            let s = PieceShape::random(&mut rng);
+            let (w, h) = s.box_size();
+            assert!((34..=57).contains(&w), "width {w}");
+            assert!((34..=72).contains(&h), "height {h}");
+            // Corners of the box are outside, the middle is inside.
+            assert!(s.sdf(0.5, 0.5) > 0.5);
+            assert!(s.sdf(w as f32 - 0.5, h as f32 - 0.5) > 0.5);
+            let [t, _, _, l] = s.reach();
+            let mid = (PAD + l + s.body / 2.0, PAD + t + s.body / 2.0);
+            assert!(s.sdf(mid.0, mid.1) < -5.0);
+        }
+    }
+
+    #[test]
+    fn a_decoy_differs_on_at_least_two_sides() {
+        let mut rng = StdRng::seed_from_u64(8);
+        for _ in 0..500 {
+            let s = PieceShape::random(&mut rng);
+            let d = s.decoy_of(&mut rng);
+            let differing = (0..4).filter(|&i| s.sides[i] != d.sides[i]).count();
+            assert!(differing >= 2);
+            assert!(valid(&d.sides));
+        }
+    }
+}
