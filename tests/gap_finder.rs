@@ -57,4 +57,23 @@ fn write_samples() {
         std::fs::write(dir.join(format!("jigsaw-{seed}.jpg")), &j.background).unwrap();
     }
     sheet.save(dir.join("sheet-jigsaw.png")).unwrap();
+    let mut sheet = RgbImage::new(WIDTH * 2 + 4, (HEIGHT + 4) * 4);
+    let first: u64 = std::env::var("SAMPLE_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    for seed in first..first + 4 {
+        let r = imaging::restoration(seed);
+        let scene = rgb(&r.scene);
+        let object = rgba(&r.object);
+        let start = composite(&scene, &object, 0, r.object_y);
+        let solved = composite(&scene, &object, r.target_x, r.object_y);
+        start
+            .save(dir.join(format!("restoration-{seed}-start.png")))
+            .unwrap();
+        solved
+            .save(dir.join(format!("restoration-{seed}-solved.png")))
+            .unwrap();
+        let sy = i64::from((seed - first) as u32 * (HEIGHT + 4));
+        image::imageops::replace(&mut sheet, &start, 0, sy);
+        image::imageops::replace(&mut sheet, &solved, i64::from(WIDTH + 4), sy);
+    }
+    sheet.save(dir.join("sheet-restoration.png")).unwrap();
 }

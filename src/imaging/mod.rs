@@ -105,3 +105,110 @@ pub struct Restoration {
 pub fn restoration(seed: u64) -> Restoration {
     restoration::generate(seed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_rgb(jpeg: &[u8]) -> image::RgbImage {
+        image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+            .expect("a JPEG")
+            .into_rgb8()
+    }
+
+    fn decode_rgba(png: &[u8]) -> image::RgbaImage {
+        image::load_from_memory_with_format(png, image::ImageFormat::Png)
+            .expect("a PNG")
+            .into_rgba8()
+    }
+
+    fn assert_movable_geometry(w: u32, h: u32, y: u32, answer: u32, png: &[u8]) {
+        assert!(answer >= w + 10, "answer {answer} too close to the start (w {w})");
+        assert!(answer <= WIDTH - w - 4, "answer {answer} past the end (w {w})");
+        assert!(y + h <= HEIGHT, "box bottom {} below the canvas", y + h);
+        let img = decode_rgba(png);
+        assert_eq!((img.width(), img.height()), (w, h));
+        for (x, y) in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)] {
+            assert_eq!(img.get_pixel(x, y)[3], 0, "corner ({x}, {y}) not transparent");
+        }
+        let visible = img.pixels().filter(|p| p[3] > 0).count();
+        let opaque = img.pixels().filter(|p| p[3] == 255).count();
+        assert!(visible * 4 > (w * h) as usize, "mostly transparent: {visible} of {w}×{h} visible");
+        assert!(opaque * 8 > (w * h) as usize, "hardly opaque: {opaque} opaque");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_bytes() {
+        for seed in [0, 1, 42, u64::MAX] {
+            let (a, b) = (jigsaw(seed, None), jigsaw(seed, None));
+            assert_eq!(a.background, b.background);
+            assert_eq!(a.piece, b.piece);
+            assert_eq!((a.gap_x, a.piece_y), (b.gap_x, b.piece_y));
+            let (a, b) = (restoration(seed), restoration(seed));
+            assert_eq!(a.scene, b.scene);
+            assert_eq!(a.object, b.object);
+            assert_eq!((a.target_x, a.object_y), (b.target_x, b.object_y));
+        }
+    }
+
+    #[test]
+    fn different_seeds_give_different_images() {
+        let mut backgrounds = std::collections::HashSet::new();
+        let mut scenes = std::collections::HashSet::new();
+        let mut answers = std::collections::HashSet::new();
+        for seed in 0..50 {
+            backgrounds.insert(jigsaw(seed, None).background);
+            let r = restoration(seed);
+            answers.insert(r.target_x);
+            scenes.insert(r.scene);
+        }
+        assert_eq!(backgrounds.len(), 50);
+        assert_eq!(scenes.len(), 50);
+        assert!(answers.len() > 20, "answers cluster: {answers:?}");
+    }
+
+    #[test]
+    fn jigsaw_geometry_and_encoding_hold_over_200_seeds() {
+        let mut total = 0;
+        for seed in 0..200 {
+            let j = jigsaw(seed, None);
+            assert_movable_geometry(j.piece_w, j.piece_h, j.piece_y, j.gap_x, &j.piece);
+            assert!((34..=60).contains(&j.piece_w), "piece_w {}", j.piece_w);
+            let bg = decode_rgb(&j.background);
+            assert_eq!((bg.width(), bg.height()), (WIDTH, HEIGHT));
+            let bytes = j.background.len() + j.piece.len();
+            assert!(bytes <= 30 * 1024, "seed {seed}: {bytes} bytes");
+            total += bytes;
+        }
+        assert!(total / 200 < 20 * 1024);
+    }
+
+    #[test]
+    fn restoration_geometry_and_encoding_hold_over_200_seeds() {
+        for seed in 0..200 {
+            let r = restoration(seed);
+            assert_movable_geometry(r.object_w, r.object_h, r.object_y, r.target_x, &r.object);
+            let scene = decode_rgb(&r.scene);
+            assert_eq!((scene.width(), scene.height()), (WIDTH, HEIGHT));
+            let bytes = r.scene.len() + r.object.len();
+            assert!(bytes <= 30 * 1024, "seed {seed}: {bytes} bytes");
+        }
+    }
+
+    #[test]
+    fn a_custom_background_is_what_the_piece_is_cut_from() {
+        // A flat mid-grey upload: the piece's interior must come out near that grey.
+        let grey = vec![128u8; (WIDTH * HEIGHT * 3) as usize];
+        let bg = Background { rgb: grey };
+        let j = jigsaw(5, Some(&bg));
+        assert_movable_geometry(j.piece_w, j.piece_h, j.piece_y, j.gap_x, &j.piece);
+        let piece = decode_rgba(&j.piece);
+        let (cx, cy) = (j.piece_w / 2, j.piece_h / 2);
+        let p = piece.get_pixel(cx, cy);
+        for ch in 0..3 {
+            assert!((80..=190).contains(&p[ch]), "centre pixel {p:?}");
+        }
+        // The same seed without the upload gives a different picture.
+        assert_ne!(j.background, jigsaw(5, None).background);
+    }
+}

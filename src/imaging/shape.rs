@@ -30,10 +30,10 @@ pub(crate) struct PieceShape {
 }
 
 impl PieceShape {
-    /// A random piece, 28–38 px body, with at least one knob and one hole and never knobs on
+    /// A random piece, 32–40 px body, with at least one knob and one hole and never knobs on
     /// both the left and the right (which keeps the box at most ~54 px wide).
     pub fn random(rng: &mut impl Rng) -> PieceShape {
-        let body = rng.random_range(30.0..40.0f32);
+        let body = rng.random_range(32.0..40.0f32);
         let mut sides = [Side::Flat; 4];
         loop {
             for s in &mut sides {

@@ -24,11 +24,32 @@ fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
+/// Whether the file ends the way its format says files end. Decoders forgive truncation
+/// (a JPEG cut short decodes with a grey bottom); an upload cut short is refused instead.
+fn complete(bytes: &[u8], format: ImageFormat) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(64)..];
+    match format {
+        // The end-of-image marker, allowing a little trailing padding after it.
+        ImageFormat::Jpeg => tail.windows(2).any(|w| w == [0xFF, 0xD9]),
+        // The IEND chunk: its type and CRC close the file.
+        ImageFormat::Png => bytes.ends_with(b"IEND\xAE\x42\x60\x82"),
+        // The RIFF header states the file's length.
+        _ => {
+            bytes.len() >= 12
+                && u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize + 8
+                    <= bytes.len()
+        }
+    }
+}
+
 pub(super) fn decode(bytes: &[u8]) -> Result<Background, UploadError> {
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(UploadError::TooLarge { bytes: bytes.len() });
     }
     let format = sniff(bytes).ok_or(UploadError::UnsupportedFormat)?;
+    if !complete(bytes, format) {
+        return Err(UploadError::Undecodable);
+    }
     let reader = || {
         let mut r = ImageReader::with_format(Cursor::new(bytes), format);
         let mut limits = Limits::default();
@@ -72,8 +93,11 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     fn picture(w: u32, h: u32) -> image::RgbImage {
+        // Smooth gradients with a few hard-edged blocks: compresses well in every format.
         image::RgbImage::from_fn(w, h, |x, y| {
-            image::Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x + y) % 256) as u8])
+            let block = ((x / 50) + (y / 40)) % 2 == 0;
+            let v = if block { 40 } else { 0 };
+            image::Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 100 + v])
         })
     }
 
