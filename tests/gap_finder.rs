@@ -44,7 +44,10 @@ fn write_samples() {
     for seed in 0..8u64 {
         let j = imaging::jigsaw(seed, None);
         let start = composite(&rgb(&j.background), &rgba(&j.piece), 0, j.piece_y);
-        let (sx, sy) = ((seed as u32 % 2) * (WIDTH + 4), (seed as u32 / 2) * (HEIGHT + 4));
+        let (sx, sy) = (
+            (seed as u32 % 2) * (WIDTH + 4),
+            (seed as u32 / 2) * (HEIGHT + 4),
+        );
         image::imageops::replace(&mut sheet, &start, i64::from(sx), i64::from(sy));
         let bg = rgb(&j.background);
         let piece = rgba(&j.piece);
@@ -58,7 +61,10 @@ fn write_samples() {
     }
     sheet.save(dir.join("sheet-jigsaw.png")).unwrap();
     let mut sheet = RgbImage::new(WIDTH * 2 + 4, (HEIGHT + 4) * 4);
-    let first: u64 = std::env::var("SAMPLE_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let first: u64 = std::env::var("SAMPLE_FIRST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     for seed in first..first + 4 {
         let r = imaging::restoration(seed);
         let scene = rgb(&r.scene);

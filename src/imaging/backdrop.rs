@@ -5,7 +5,10 @@
 
 use rand::Rng;
 
-use super::canvas::{Canvas, Field, Rgb, bbox_of, fill, mix, scale, sd_circle, sd_convex, sd_ellipse, sd_rect};
+use super::canvas::{
+    Canvas, Convex, Field, Rgb, Surface, bbox_of, coverage, fill, mix, scale, sd_circle,
+    sd_ellipse, sd_rect,
+};
 use super::{HEIGHT, WIDTH};
 
 const W: f32 = WIDTH as f32;
@@ -68,13 +71,24 @@ pub(crate) fn sky(c: &mut Canvas, rng: &mut impl Rng) {
 }
 
 pub(crate) fn sun(c: &mut Canvas, rng: &mut impl Rng) {
-    let (x, y) = (rng.random_range(20.0..W - 20.0), rng.random_range(15.0..70.0));
+    let (x, y) = (
+        rng.random_range(20.0..W - 20.0),
+        rng.random_range(15.0..70.0),
+    );
     let r = rng.random_range(9.0..20.0);
-    let col = hsv(rng.random_range(35.0..60.0), rng.random_range(0.2..0.6), 1.0);
+    let col = hsv(
+        rng.random_range(35.0..60.0),
+        rng.random_range(0.2..0.6),
+        1.0,
+    );
     let glow = r * 2.2;
-    fill(c, [x - glow, y - glow, x + glow, y + glow], col, 0.25, |px, py| {
-        sd_circle(px, py, x, y, glow)
-    });
+    fill(
+        c,
+        [x - glow, y - glow, x + glow, y + glow],
+        col,
+        0.25,
+        |px, py| sd_circle(px, py, x, y, glow),
+    );
     fill(c, [x - r, y - r, x + r, y + r], col, 0.95, |px, py| {
         sd_circle(px, py, x, y, r)
     });
@@ -94,9 +108,13 @@ pub(crate) fn clouds(c: &mut Canvas, rng: &mut impl Rng, n: usize, y0: f32, y1: 
             let (px, rx) = (cx + t * width, rng.random_range(9.0..18.0));
             let ry = rx * rng.random_range(0.6..0.9);
             let py = cy - ry * (1.0 - t.abs()) * 0.8;
-            fill(c, [px - rx, py - ry, px + rx, py + ry], col, alpha, |x, y| {
-                sd_ellipse(x, y, px, py, rx, ry)
-            });
+            fill(
+                c,
+                [px - rx, py - ry, px + rx, py + ry],
+                col,
+                alpha,
+                |x, y| sd_ellipse(x, y, px, py, rx, ry),
+            );
         }
     }
 }
@@ -124,10 +142,16 @@ pub(crate) fn profile(rng: &mut impl Rng, base: f32, amp: f32) -> Vec<f32> {
 
 /// Fills everything below the profile `top` (one height per column) with `col`.
 pub(crate) fn fill_below(c: &mut Canvas, top: &[f32], col: Rgb, alpha: f32) {
-    let min = top.iter().copied().fold(H, f32::min);
-    fill(c, [0.0, min, W, H], col, alpha, |x, y| {
-        top[(x as usize).min(top.len() - 1)] - y
-    });
+    for x in 0..c.w {
+        let t = top[x.min(top.len() - 1)];
+        let y0 = (t.floor() as i64 - 1).clamp(0, c.h as i64) as usize;
+        for y in y0..c.h {
+            let a = coverage(t - (y as f32 + 0.5)) * alpha;
+            if a > 0.0 {
+                c.blend(x, y, col, a);
+            }
+        }
+    }
 }
 
 /// Layered hills from `y0` (farthest) down to `y1`, nearer layers darker and more saturated.
@@ -173,8 +197,15 @@ fn landscape(c: &mut Canvas, rng: &mut impl Rng) {
         let (x, base) = (rng.random_range(0.0..W), rng.random_range(120.0..200.0));
         let (h, w) = (rng.random_range(14.0..36.0), rng.random_range(6.0..13.0));
         let pts = [(x - w, base), (x, base - h), (x + w, base)];
-        let col = hsv(hue + rng.random_range(-20.0..20.0), 0.6, rng.random_range(0.2..0.45));
-        fill(c, bbox_of(&pts), col, 1.0, |px, py| sd_convex(px, py, &pts));
+        let col = hsv(
+            hue + rng.random_range(-20.0..20.0),
+            0.6,
+            rng.random_range(0.2..0.45),
+        );
+        fill(c, bbox_of(&pts), col, 1.0, {
+            let poly = Convex::new(&pts);
+            move |px, py| poly.sd(px, py)
+        });
     }
 }
 
@@ -182,7 +213,11 @@ fn geometric(c: &mut Canvas, rng: &mut impl Rng) {
     let hue = rng.random_range(0.0..360.0);
     let stops = [
         hsv(hue, rng.random_range(0.3..0.8), rng.random_range(0.5..0.95)),
-        hsv(hue + rng.random_range(40.0..140.0), rng.random_range(0.3..0.8), rng.random_range(0.5..0.95)),
+        hsv(
+            hue + rng.random_range(40.0..140.0),
+            rng.random_range(0.3..0.8),
+            rng.random_range(0.5..0.95),
+        ),
     ];
     c.vertical_gradient(&stops);
     let f = Field::value_noise(rng, 40, 27, 3, 2, 0.5);
@@ -194,7 +229,10 @@ fn geometric(c: &mut Canvas, rng: &mut impl Rng) {
             rng.random_range(0.25..1.0),
         );
         let alpha = rng.random_range(0.35..1.0);
-        let (x, y) = (rng.random_range(-10.0..W + 10.0), rng.random_range(-10.0..H + 10.0));
+        let (x, y) = (
+            rng.random_range(-10.0..W + 10.0),
+            rng.random_range(-10.0..H + 10.0),
+        );
         let s = rng.random_range(5.0..40.0);
         match rng.random_range(0..4) {
             0 => fill(c, [x - s, y - s, x + s, y + s], col, alpha, |px, py| {
@@ -212,7 +250,10 @@ fn geometric(c: &mut Canvas, rng: &mut impl Rng) {
                         (x + s * t.cos(), y + s * t.sin())
                     })
                     .collect();
-                fill(c, bbox_of(&pts), col, alpha, |px, py| sd_convex(px, py, &pts))
+                fill(c, bbox_of(&pts), col, alpha, {
+                    let poly = Convex::new(&pts);
+                    move |px, py| poly.sd(px, py)
+                })
             }
             _ => {
                 let th = rng.random_range(1.5..5.0);
@@ -230,7 +271,10 @@ fn city(c: &mut Canvas, rng: &mut impl Rng) {
     clouds(c, rng, n, 15.0, 60.0);
     let night = rng.random_bool(0.4);
     if night {
-        c.grade([[0.45, 0.0, 0.0], [0.0, 0.45, 0.0], [0.0, 0.0, 0.6]], [0.0, 0.0, 10.0]);
+        c.grade(
+            [[0.45, 0.0, 0.0], [0.0, 0.45, 0.0], [0.0, 0.0, 0.6]],
+            [0.0, 0.0, 10.0],
+        );
     }
     let hue = rng.random_range(180.0..260.0);
     for layer in 0..3 {
@@ -239,11 +283,19 @@ fn city(c: &mut Canvas, rng: &mut impl Rng) {
         while x < W {
             let bw = rng.random_range(18.0..48.0);
             let top = rng.random_range(40.0 + layer as f32 * 25.0..150.0);
-            let col = hsv(hue + rng.random_range(-30.0..30.0), rng.random_range(0.05..0.3), v * if night { 0.4 } else { 1.0 });
+            let col = hsv(
+                hue + rng.random_range(-30.0..30.0),
+                rng.random_range(0.05..0.3),
+                v * if night { 0.4 } else { 1.0 },
+            );
             let r = [x, top, x + bw, H];
             fill(c, r, col, 1.0, |px, py| sd_rect(px, py, r, 0.0));
             if layer > 0 {
-                let lit = hsv(rng.random_range(35.0..55.0), 0.5, if night { 0.95 } else { 0.55 });
+                let lit = hsv(
+                    rng.random_range(35.0..55.0),
+                    0.5,
+                    if night { 0.95 } else { 0.55 },
+                );
                 let dark = scale(col, 0.6);
                 let (ww, wh) = (rng.random_range(3.0..6.0), rng.random_range(4.0..7.0));
                 let mut wy = top + 5.0;
@@ -285,12 +337,20 @@ fn terrain(c: &mut Canvas, rng: &mut impl Rng) {
     });
     // Pebbles with a rim.
     for _ in 0..rng.random_range(5..20) {
-        let (x, y, r) = (rng.random_range(0.0..W), rng.random_range(0.0..H), rng.random_range(3.0..14.0));
+        let (x, y, r) = (
+            rng.random_range(0.0..W),
+            rng.random_range(0.0..H),
+            rng.random_range(3.0..14.0),
+        );
         let col = palette[rng.random_range(0..palette.len())];
         let ry = r * rng.random_range(0.5..1.0);
-        fill(c, [x - r, y - ry, x + r, y + ry], scale(col, 0.55), 1.0, |px, py| {
-            sd_ellipse(px, py, x, y, r, ry)
-        });
+        fill(
+            c,
+            [x - r, y - ry, x + r, y + ry],
+            scale(col, 0.55),
+            1.0,
+            |px, py| sd_ellipse(px, py, x, y, r, ry),
+        );
         fill(c, [x - r, y - ry, x + r, y + ry], col, 1.0, |px, py| {
             sd_ellipse(px, py, x, y, r, ry) + 1.5
         });
@@ -313,7 +373,10 @@ fn streaks(c: &mut Canvas, rng: &mut impl Rng) {
         ];
         let v = if rng.random_bool(0.5) { 20.0 } else { 240.0 };
         let alpha = rng.random_range(0.25..0.7);
-        fill(c, bbox_of(&pts), [v, v, v], alpha, |px, py| sd_convex(px, py, &pts));
+        fill(c, bbox_of(&pts), [v, v, v], alpha, {
+            let poly = Convex::new(&pts);
+            move |px, py| poly.sd(px, py)
+        });
     }
 }
 

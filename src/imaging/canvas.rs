@@ -139,26 +139,6 @@ impl Layer {
         }
     }
 
-    /// Composites the layer over `canvas` at its origin.
-    pub fn draw_onto(&self, canvas: &mut Canvas) {
-        for y in 0..self.h {
-            let cy = y as i32 + self.oy;
-            if cy < 0 || cy >= canvas.h as i32 {
-                continue;
-            }
-            for x in 0..self.w {
-                let cx = x as i32 + self.ox;
-                if cx < 0 || cx >= canvas.w as i32 {
-                    continue;
-                }
-                let [r, g, b, a] = self.px[y * self.w + x];
-                if a > 0.0 {
-                    canvas.blend(cx as usize, cy as usize, [r, g, b], a);
-                }
-            }
-        }
-    }
-
     /// Packs into RGBA8 with grain of ±`grain` on the colour of visible pixels.
     pub fn to_rgba8(&self, seed: u64, grain: f32) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.px.len() * 4);
@@ -231,6 +211,11 @@ pub(crate) fn coverage(d: f32) -> f32 {
 
 /// Paints the shape `sdf` (canvas coordinates, negative inside) in `colour` at opacity
 /// `alpha`, visiting only the pixels of the canvas-space box `[x0, x1) × [y0, y1)`.
+///
+/// `sdf` must be a distance bound (1-Lipschitz: it changes by at most 1 per pixel moved),
+/// which every primitive here and their unions, intersections and differences are. That
+/// lets each row skip ahead: `d` pixels outside, nothing within `d - 1` can be covered;
+/// `d` pixels inside, everything within `-d - 1` is fully covered.
 pub(crate) fn fill<S: Surface>(
     s: &mut S,
     bbox: [f32; 4],
@@ -246,11 +231,24 @@ pub(crate) fn fill<S: Surface>(
     let yb = ((bbox[3].ceil() as i32 + 1 - oy).max(0) as usize).min(h);
     for y in ya..yb {
         let cy = (y as i32 + oy) as f32 + 0.5;
-        for x in xa..xb {
+        let mut x = xa;
+        while x < xb {
             let cx = (x as i32 + ox) as f32 + 0.5;
-            let a = coverage(sdf(cx, cy)) * alpha;
-            if a > 0.0 {
-                s.blend(x, y, colour, a);
+            let d = sdf(cx, cy);
+            if d >= 2.0 {
+                x += (d - 0.5) as usize;
+            } else if d <= -2.0 {
+                let run = ((-d - 0.5) as usize).min(xb - x);
+                for i in x..x + run {
+                    s.blend(i, y, colour, alpha);
+                }
+                x += run;
+            } else {
+                let a = coverage(d) * alpha;
+                if a > 0.0 {
+                    s.blend(x, y, colour, a);
+                }
+                x += 1;
             }
         }
     }
@@ -280,28 +278,46 @@ pub(crate) fn sd_rect(x: f32, y: f32, r: [f32; 4], round: f32) -> f32 {
     outside + qx.max(qy).min(0.0) - round
 }
 
-/// Signed distance (a lower bound outside, exact on the edges) to a convex polygon, its
-/// vertices in either winding order.
-pub(crate) fn sd_convex(x: f32, y: f32, pts: &[(f32, f32)]) -> f32 {
-    let n = pts.len();
-    // Twice the signed area: positive for clockwise on screen (y down).
-    let area: f32 = (0..n)
-        .map(|i| {
-            let (a, b) = (pts[i], pts[(i + 1) % n]);
-            a.0 * b.1 - b.0 * a.1
-        })
-        .sum();
-    let flip = if area >= 0.0 { 1.0 } else { -1.0 };
-    let mut d = f32::NEG_INFINITY;
-    for i in 0..n {
-        let (ax, ay) = pts[i];
-        let (bx, by) = pts[(i + 1) % n];
-        let (ex, ey) = (bx - ax, by - ay);
-        let len = (ex * ex + ey * ey).sqrt().max(1e-6);
-        let (nx, ny) = (flip * ey / len, -flip * ex / len);
-        d = d.max((x - ax) * nx + (y - ay) * ny);
+/// A convex polygon (at most 6 vertices, either winding), ready for distance queries.
+#[derive(Clone, Copy)]
+pub(crate) struct Convex {
+    /// Per edge: outward unit normal and offset, so that distance = n · p - c.
+    edges: [(f32, f32, f32); 6],
+    n: usize,
+}
+
+impl Convex {
+    pub fn new(pts: &[(f32, f32)]) -> Convex {
+        let n = pts.len().min(6);
+        // Twice the signed area: positive for clockwise on screen (y down).
+        let area: f32 = (0..n)
+            .map(|i| {
+                let (a, b) = (pts[i], pts[(i + 1) % n]);
+                a.0 * b.1 - b.0 * a.1
+            })
+            .sum();
+        let flip = if area >= 0.0 { 1.0 } else { -1.0 };
+        let mut edges = [(0.0, 0.0, f32::NEG_INFINITY); 6];
+        for (i, e) in edges.iter_mut().enumerate().take(n) {
+            let (ax, ay) = pts[i];
+            let (bx, by) = pts[(i + 1) % n];
+            let (ex, ey) = (bx - ax, by - ay);
+            let len = (ex * ex + ey * ey).sqrt().max(1e-6);
+            let (nx, ny) = (flip * ey / len, -flip * ex / len);
+            *e = (nx, ny, nx * ax + ny * ay);
+        }
+        Convex { edges, n }
     }
-    d
+
+    /// Signed distance: exact inside and on the edges, a lower bound outside.
+    #[inline]
+    pub fn sd(&self, x: f32, y: f32) -> f32 {
+        self.edges[..self.n]
+            .iter()
+            .fold(f32::NEG_INFINITY, |d, &(nx, ny, c)| {
+                d.max(nx * x + ny * y - c)
+            })
+    }
 }
 
 /// Bounding box `[x0, y0, x1, y1]` of points.
@@ -365,22 +381,6 @@ impl Field {
             *x /= total;
         }
         Field { w, h, v }
-    }
-
-    /// Bilinear sample at canvas position (x, y) of a canvas `cw × ch`.
-    pub fn sample(&self, x: f32, y: f32, cw: usize, ch: usize) -> f32 {
-        let fx = (x * self.w as f32 / cw as f32 - 0.5).clamp(0.0, (self.w - 1) as f32);
-        let fy = (y * self.h as f32 / ch as f32 - 0.5).clamp(0.0, (self.h - 1) as f32);
-        let (ix, iy) = (fx as usize, fy as usize);
-        let (jx, jy) = ((ix + 1).min(self.w - 1), (iy + 1).min(self.h - 1));
-        let (tx, ty) = (fx - ix as f32, fy - iy as f32);
-        let a = self.v[iy * self.w + ix];
-        let b = self.v[iy * self.w + jx];
-        let c = self.v[jy * self.w + ix];
-        let d = self.v[jy * self.w + jx];
-        let top = a + (b - a) * tx;
-        let bot = c + (d - c) * tx;
-        top + (bot - top) * ty
     }
 
     /// Calls `f(index, value)` for every pixel of a `cw × ch` canvas, bilinearly upscaling.
@@ -452,11 +452,35 @@ mod tests {
     #[test]
     fn a_layer_keeps_what_it_was_not_painted_with_transparent() {
         let mut l = Layer::new(100, 50, 10, 10);
-        fill(&mut l, [100.0, 50.0, 105.0, 55.0], [10.0, 20.0, 30.0], 1.0, |x, y| {
-            sd_rect(x, y, [100.0, 50.0, 105.0, 55.0], 0.0)
-        });
+        fill(
+            &mut l,
+            [100.0, 50.0, 105.0, 55.0],
+            [10.0, 20.0, 30.0],
+            1.0,
+            |x, y| sd_rect(x, y, [100.0, 50.0, 105.0, 55.0], 0.0),
+        );
         assert_eq!(l.px[0][3], 1.0);
         assert_eq!(l.px[9 * 10 + 9][3], 0.0);
+    }
+
+    #[test]
+    fn skipping_fill_matches_a_pixel_by_pixel_reference() {
+        let shapes: [&dyn Fn(f32, f32) -> f32; 3] = [
+            &|x, y| sd_circle(x, y, 40.0, 30.0, 23.3),
+            &|x, y| sd_rect(x, y, [5.2, 7.7, 70.1, 44.9], 4.0),
+            &|x, y| Convex::new(&[(3.0, 50.0), (40.0, 2.0), (77.0, 55.0)]).sd(x, y),
+        ];
+        for sdf in shapes {
+            let mut fast = Canvas::new(80, 60, [0.0; 3]);
+            fill(&mut fast, [0.0, 0.0, 80.0, 60.0], [255.0; 3], 0.8, sdf);
+            for y in 0..60 {
+                for x in 0..80 {
+                    let want = coverage(sdf(x as f32 + 0.5, y as f32 + 0.5)) * 0.8 * 255.0;
+                    let got = fast.get(x, y)[0];
+                    assert!((got - want).abs() < 1e-3, "({x}, {y}): {got} vs {want}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -464,9 +488,10 @@ mod tests {
         let tri = [(0.0, 10.0), (5.0, 0.0), (10.0, 10.0)];
         let rev = [(10.0, 10.0), (5.0, 0.0), (0.0, 10.0)];
         for t in [&tri, &rev] {
-            assert!(sd_convex(5.0, 7.0, t) < 0.0);
-            assert!(sd_convex(0.0, 0.0, t) > 0.0);
-            assert!((sd_convex(5.0, 11.0, t) - 1.0).abs() < 1e-4);
+            let p = Convex::new(t);
+            assert!(p.sd(5.0, 7.0) < 0.0);
+            assert!(p.sd(0.0, 0.0) > 0.0);
+            assert!((p.sd(5.0, 11.0) - 1.0).abs() < 1e-4);
         }
     }
 }

@@ -46,7 +46,11 @@ impl Shade {
             rng.random_range(215.0..255.0)
         };
         Shade {
-            colour: [v, v + rng.random_range(-8.0..8.0), v + rng.random_range(-8.0..8.0)],
+            colour: [
+                v,
+                v + rng.random_range(-8.0..8.0),
+                v + rng.random_range(-8.0..8.0),
+            ],
             base: if dark {
                 rng.random_range(0.38..0.62)
             } else {
@@ -167,7 +171,13 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
 
     // Decoys first get a ghost of the piece's own pixels, then every gap its own shading.
     for p in &placed[1..] {
-        ghost(&mut canvas, &original, &placed[0], p, rng.random_range(0.45..0.85));
+        ghost(
+            &mut canvas,
+            &original,
+            &placed[0],
+            p,
+            rng.random_range(0.45..0.85),
+        );
     }
     for p in &placed {
         Shade::random(&mut rng).apply(&mut canvas, &p.shape, p.x, p.y);
@@ -206,7 +216,12 @@ fn ghost(c: &mut Canvas, original: &Canvas, gap: &Placed, decoy: &Placed, weight
             }
             let (sx, sy) = (ox + i64::from(lx), oy + i64::from(ly));
             let (tx, ty) = ((decoy.x + lx) as usize, (decoy.y + ly) as usize);
-            if sx < 0 || sy < 0 || sx as usize >= c.w || sy as usize >= c.h || tx >= c.w || ty >= c.h
+            if sx < 0
+                || sy < 0
+                || sx as usize >= c.w
+                || sy as usize >= c.h
+                || tx >= c.w
+                || ty >= c.h
             {
                 continue;
             }

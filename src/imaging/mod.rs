@@ -123,18 +123,34 @@ mod tests {
     }
 
     fn assert_movable_geometry(w: u32, h: u32, y: u32, answer: u32, png: &[u8]) {
-        assert!(answer >= w + 10, "answer {answer} too close to the start (w {w})");
-        assert!(answer <= WIDTH - w - 4, "answer {answer} past the end (w {w})");
+        assert!(
+            answer >= w + 10,
+            "answer {answer} too close to the start (w {w})"
+        );
+        assert!(
+            answer <= WIDTH - w - 4,
+            "answer {answer} past the end (w {w})"
+        );
         assert!(y + h <= HEIGHT, "box bottom {} below the canvas", y + h);
         let img = decode_rgba(png);
         assert_eq!((img.width(), img.height()), (w, h));
         for (x, y) in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)] {
-            assert_eq!(img.get_pixel(x, y)[3], 0, "corner ({x}, {y}) not transparent");
+            assert_eq!(
+                img.get_pixel(x, y)[3],
+                0,
+                "corner ({x}, {y}) not transparent"
+            );
         }
         let visible = img.pixels().filter(|p| p[3] > 0).count();
         let opaque = img.pixels().filter(|p| p[3] == 255).count();
-        assert!(visible * 4 > (w * h) as usize, "mostly transparent: {visible} of {w}×{h} visible");
-        assert!(opaque * 8 > (w * h) as usize, "hardly opaque: {opaque} opaque");
+        assert!(
+            visible * 4 > (w * h) as usize,
+            "mostly transparent: {visible} of {w}×{h} visible"
+        );
+        assert!(
+            opaque * 8 > (w * h) as usize,
+            "hardly opaque: {opaque} opaque"
+        );
     }
 
     #[test]

@@ -13,8 +13,7 @@ use rand::{Rng, SeedableRng};
 
 use super::backdrop::{self, hsv};
 use super::canvas::{
-    Canvas, Layer, Rgb, Surface, bbox_of, fill, mix, scale, sd_circle, sd_convex, sd_ellipse,
-    sd_rect,
+    Canvas, Convex, Layer, Rgb, Surface, bbox_of, fill, mix, scale, sd_circle, sd_ellipse, sd_rect,
 };
 use super::encode;
 use super::{HEIGHT, Restoration, WIDTH};
@@ -84,12 +83,22 @@ impl Family {
             }
             Family::Lamps => {
                 let top = t.foot - self.base_height(t);
-                [t.x - 11.0 * s, top - 22.0 * s, t.x + 11.0 * s, top + 2.0 * s]
+                [
+                    t.x - 11.0 * s,
+                    top - 22.0 * s,
+                    t.x + 11.0 * s,
+                    top + 2.0 * s,
+                ]
             }
             Family::Snowmen => {
                 let (_, neck) = snowman_body(t);
                 let r = 8.0 * s;
-                [t.x - r - 1.0, neck - 2.0 * r - 8.0 * s, t.x + r + 7.0 * s, neck + 1.0]
+                [
+                    t.x - r - 1.0,
+                    neck - 2.0 * r - 8.0 * s,
+                    t.x + r + 7.0 * s,
+                    neck + 1.0,
+                ]
             }
             Family::Houses => {
                 let top = t.foot - self.base_height(t);
@@ -109,7 +118,9 @@ impl Family {
                 let r = [t.x - hw, top, t.x + hw, t.foot];
                 fill(c, r, t.base, 1.0, |x, y| sd_rect(x, y, r, 1.0));
                 let shade = [t.x + hw * 0.2, top, t.x + hw, t.foot];
-                fill(c, shade, scale(t.base, 0.75), 1.0, |x, y| sd_rect(x, y, shade, 0.5));
+                fill(c, shade, scale(t.base, 0.75), 1.0, |x, y| {
+                    sd_rect(x, y, shade, 0.5)
+                });
             }
             Family::Lamps => {
                 let top = t.foot - self.base_height(t);
@@ -129,24 +140,38 @@ impl Family {
                 for dir in [-1.0f32, 1.0] {
                     let (ax, ay) = (t.x + dir * rm * 0.7, belly - 1.0);
                     let (bx, by) = (t.x + dir * rm * 2.1, belly - rm * (0.8 + 0.3 * t.jitter[1]));
-                    let pts = [(ax, ay - 1.0), (bx, by - 0.8), (bx, by + 0.8), (ax, ay + 1.0)];
-                    fill(c, bbox_of(&pts), [90.0, 60.0, 35.0], 1.0, |x, y| {
-                        sd_convex(x, y, &pts)
+                    let pts = [
+                        (ax, ay - 1.0),
+                        (bx, by - 0.8),
+                        (bx, by + 0.8),
+                        (ax, ay + 1.0),
+                    ];
+                    fill(c, bbox_of(&pts), [90.0, 60.0, 35.0], 1.0, {
+                        let poly = Convex::new(&pts);
+                        move |x, y| poly.sd(x, y)
                     });
                 }
                 for (cx, cy, r) in [(cb.0, cb.1, rb), (cm.0, cm.1, rm)] {
-                    fill(c, [cx - r, cy - r, cx + r, cy + r], scale(white, 0.82), 1.0, |x, y| {
-                        sd_circle(x, y, cx, cy, r)
-                    });
+                    fill(
+                        c,
+                        [cx - r, cy - r, cx + r, cy + r],
+                        scale(white, 0.82),
+                        1.0,
+                        |x, y| sd_circle(x, y, cx, cy, r),
+                    );
                     fill(c, [cx - r, cy - r, cx + r, cy + r], white, 1.0, |x, y| {
                         sd_circle(x, y, cx - r * 0.12, cy - r * 0.12, r * 0.82)
                     });
                 }
                 for k in 0..3 {
                     let by = belly - rm * 0.5 + k as f32 * rm * 0.45;
-                    fill(c, [t.x - 2.0, by - 2.0, t.x + 2.0, by + 2.0], [30.0; 3], 1.0, |x, y| {
-                        sd_circle(x, y, t.x, by, 1.4 * s)
-                    });
+                    fill(
+                        c,
+                        [t.x - 2.0, by - 2.0, t.x + 2.0, by + 2.0],
+                        [30.0; 3],
+                        1.0,
+                        |x, y| sd_circle(x, y, t.x, by, 1.4 * s),
+                    );
                 }
             }
             Family::Houses => {
@@ -165,7 +190,9 @@ impl Family {
                 for wx in [-1.0f32, 1.0] {
                     let cx = t.x + wx * hw * 0.55;
                     let win = [cx - 4.0 * s, top + 6.0 * s, cx + 4.0 * s, top + 13.0 * s];
-                    fill(c, win, scale(t.accent, 0.6), 1.0, |x, y| sd_rect(x, y, win, 0.0));
+                    fill(c, win, scale(t.accent, 0.6), 1.0, |x, y| {
+                        sd_rect(x, y, win, 0.0)
+                    });
                     let inner = [win[0] + 1.2, win[1] + 1.2, win[2] - 1.2, win[3] - 1.2];
                     fill(c, inner, glass, 1.0, |x, y| sd_rect(x, y, inner, 0.0));
                 }
@@ -195,9 +222,13 @@ impl Family {
                         });
                     }
                     let (hx, hy, hr) = (t.x - r * 0.3, top - r * 0.85, r * 0.35);
-                    fill(c, [hx - hr, hy - hr, hx + hr, hy + hr], mix(t.top, [255.0; 3], 0.25), 0.6, |x, y| {
-                        sd_circle(x, y, hx, hy, hr)
-                    });
+                    fill(
+                        c,
+                        [hx - hr, hy - hr, hx + hr, hy + hr],
+                        mix(t.top, [255.0; 3], 0.25),
+                        0.6,
+                        |x, y| sd_circle(x, y, hx, hy, hr),
+                    );
                 } else {
                     // A conifer: three stacked triangles.
                     let hw = 17.0 * s;
@@ -205,9 +236,14 @@ impl Family {
                         let k = k as f32;
                         let w = hw * (1.0 - 0.22 * k);
                         let bottom = top + 6.0 * s - k * 14.0 * s;
-                        let pts = [(t.x - w, bottom), (t.x, bottom - 22.0 * s), (t.x + w, bottom)];
-                        fill(c, bbox_of(&pts), scale(t.top, 0.85 + 0.08 * k), 1.0, |x, y| {
-                            sd_convex(x, y, &pts)
+                        let pts = [
+                            (t.x - w, bottom),
+                            (t.x, bottom - 22.0 * s),
+                            (t.x + w, bottom),
+                        ];
+                        fill(c, bbox_of(&pts), scale(t.top, 0.85 + 0.08 * k), 1.0, {
+                            let poly = Convex::new(&pts);
+                            move |x, y| poly.sd(x, y)
                         });
                     }
                 }
@@ -216,19 +252,33 @@ impl Family {
                 let top = t.foot - self.base_height(t);
                 let glow = t.accent;
                 let (gx, gy, gr) = (t.x, top - 10.0 * s, 10.5 * s);
-                fill(c, [gx - gr, gy - gr, gx + gr, gy + gr], glow, 0.28, |x, y| {
-                    sd_circle(x, y, gx, gy, gr)
-                });
+                fill(
+                    c,
+                    [gx - gr, gy - gr, gx + gr, gy + gr],
+                    glow,
+                    0.28,
+                    |x, y| sd_circle(x, y, gx, gy, gr),
+                );
                 let body = [t.x - 5.0 * s, top - 15.0 * s, t.x + 5.0 * s, top - 3.0 * s];
                 fill(c, body, t.base, 1.0, |x, y| sd_rect(x, y, body, 1.0));
-                let lamp = [body[0] + 1.5 * s, body[1] + 1.5 * s, body[2] - 1.5 * s, body[3] - 1.5 * s];
-                fill(c, lamp, mix(glow, [255.0; 3], 0.4), 1.0, |x, y| sd_rect(x, y, lamp, 0.5));
+                let lamp = [
+                    body[0] + 1.5 * s,
+                    body[1] + 1.5 * s,
+                    body[2] - 1.5 * s,
+                    body[3] - 1.5 * s,
+                ];
+                fill(c, lamp, mix(glow, [255.0; 3], 0.4), 1.0, |x, y| {
+                    sd_rect(x, y, lamp, 0.5)
+                });
                 let cap = [
                     (t.x - 8.0 * s, top - 14.5 * s),
                     (t.x, top - 21.0 * s),
                     (t.x + 8.0 * s, top - 14.5 * s),
                 ];
-                fill(c, bbox_of(&cap), t.top, 1.0, |x, y| sd_convex(x, y, &cap));
+                fill(c, bbox_of(&cap), t.top, 1.0, {
+                    let poly = Convex::new(&cap);
+                    move |x, y| poly.sd(x, y)
+                });
                 let collar = [t.x - 3.0 * s, top - 3.5 * s, t.x + 3.0 * s, top + 1.0 * s];
                 fill(c, collar, t.top, 1.0, |x, y| sd_rect(x, y, collar, 0.5));
             }
@@ -236,20 +286,35 @@ impl Family {
                 let (_, neck) = snowman_body(t);
                 let r = 8.0 * s;
                 let (hx, hy) = (t.x, neck - r + 1.5 * s);
-                fill(c, [hx - r, hy - r, hx + r, hy + r], scale(t.base, 0.82), 1.0, |x, y| {
-                    sd_circle(x, y, hx, hy, r)
-                });
+                fill(
+                    c,
+                    [hx - r, hy - r, hx + r, hy + r],
+                    scale(t.base, 0.82),
+                    1.0,
+                    |x, y| sd_circle(x, y, hx, hy, r),
+                );
                 fill(c, [hx - r, hy - r, hx + r, hy + r], t.base, 1.0, |x, y| {
                     sd_circle(x, y, hx - r * 0.12, hy - r * 0.12, r * 0.8)
                 });
                 for ex in [-0.35f32, 0.35] {
                     let (ex, ey) = (hx + ex * r, hy - 0.15 * r);
-                    fill(c, [ex - 2.0, ey - 2.0, ex + 2.0, ey + 2.0], [25.0; 3], 1.0, |x, y| {
-                        sd_circle(x, y, ex, ey, 1.2 * s)
-                    });
+                    fill(
+                        c,
+                        [ex - 2.0, ey - 2.0, ex + 2.0, ey + 2.0],
+                        [25.0; 3],
+                        1.0,
+                        |x, y| sd_circle(x, y, ex, ey, 1.2 * s),
+                    );
                 }
-                let nose = [(hx, hy + 0.05 * r), (hx + r + 6.0 * s, hy + 0.25 * r), (hx, hy + 0.38 * r)];
-                fill(c, bbox_of(&nose), [235.0, 120.0, 30.0], 1.0, |x, y| sd_convex(x, y, &nose));
+                let nose = [
+                    (hx, hy + 0.05 * r),
+                    (hx + r + 6.0 * s, hy + 0.25 * r),
+                    (hx, hy + 0.38 * r),
+                ];
+                fill(c, bbox_of(&nose), [235.0, 120.0, 30.0], 1.0, {
+                    let poly = Convex::new(&nose);
+                    move |x, y| poly.sd(x, y)
+                });
                 // A hat or a bobble cap in the top colour.
                 let brim = [hx - r * 0.95, hy - r * 0.85, hx + r * 0.95, hy - r * 0.6];
                 if t.variant == 0 {
@@ -264,9 +329,13 @@ impl Family {
                         sd_ellipse(x, y, cx, cy, r * 0.9, r * 0.75).max(y - cy)
                     });
                     let (bx, by, br) = (cx, cy - r * 0.8, 2.6 * s);
-                    fill(c, [bx - br, by - br, bx + br, by + br], t.accent, 1.0, |x, y| {
-                        sd_circle(x, y, bx, by, br)
-                    });
+                    fill(
+                        c,
+                        [bx - br, by - br, bx + br, by + br],
+                        t.accent,
+                        1.0,
+                        |x, y| sd_circle(x, y, bx, by, br),
+                    );
                 }
             }
             Family::Houses => {
@@ -274,17 +343,24 @@ impl Family {
                 let hw = 26.0 * s;
                 let peak = top - 22.0 * s;
                 // Chimney first, so the roof overlaps its foot.
-                let cx = t.x + hw * (0.35 + 0.15 * t.jitter[1]) * if t.variant == 0 { 1.0 } else { -1.0 };
+                let cx = t.x
+                    + hw * (0.35 + 0.15 * t.jitter[1]) * if t.variant == 0 { 1.0 } else { -1.0 };
                 let chim = [cx - 3.0 * s, peak + 2.0 * s, cx + 3.0 * s, top - 6.0 * s];
-                fill(c, chim, scale(t.top, 0.7), 1.0, |x, y| sd_rect(x, y, chim, 0.0));
+                fill(c, chim, scale(t.top, 0.7), 1.0, |x, y| {
+                    sd_rect(x, y, chim, 0.0)
+                });
                 let pts = [(t.x - hw, top + 1.0), (t.x, peak), (t.x + hw, top + 1.0)];
-                fill(c, bbox_of(&pts), t.top, 1.0, |x, y| sd_convex(x, y, &pts));
+                fill(c, bbox_of(&pts), t.top, 1.0, {
+                    let poly = Convex::new(&pts);
+                    move |x, y| poly.sd(x, y)
+                });
                 // Roof tiles: a few darker bands.
                 for k in 1..4 {
                     let y0 = peak + k as f32 * 5.5 * s;
                     let band = [t.x - hw, y0, t.x + hw, y0 + 1.0];
+                    let roof = Convex::new(&pts);
                     fill(c, band, scale(t.top, 0.75), 1.0, |x, y| {
-                        sd_rect(x, y, band, 0.0).max(sd_convex(x, y, &pts))
+                        sd_rect(x, y, band, 0.0).max(roof.sd(x, y))
                     });
                 }
             }
@@ -361,11 +437,19 @@ fn attempt(family: Family, rng: &mut StdRng) -> Option<Restoration> {
 
     let b = family.top_box(&things[missing]);
     let (ox, oy) = (b[0].floor() as i32, b[1].floor() as i32);
-    let (ow, oh) = ((b[2].ceil() as i32 - ox) as usize, (b[3].ceil() as i32 - oy) as usize);
+    let (ow, oh) = (
+        (b[2].ceil() as i32 - ox) as usize,
+        (b[3].ceil() as i32 - oy) as usize,
+    );
     let mut layer = Layer::new(ox, oy, ow, oh);
     family.draw_top(&mut layer, &things[missing]);
 
-    let scene = encode::jpeg(&c.to_rgb8(rng.random(), 4.0), WIDTH, HEIGHT, encode::JPEG_QUALITY);
+    let scene = encode::jpeg(
+        &c.to_rgb8(rng.random(), 4.0),
+        WIDTH,
+        HEIGHT,
+        encode::JPEG_QUALITY,
+    );
     let object = encode::png_rgba(&layer.to_rgba8(rng.random(), 4.0), ow as u32, oh as u32);
     Some(Restoration {
         scene,
@@ -386,8 +470,16 @@ fn thing(family: Family, rng: &mut impl Rng, x: f32, ground: f32, s0: f32, night
     let foot = ground + rng.random_range(-2.0..5.0);
     let (base, top, accent, variant) = match family {
         Family::Trees => (
-            hsv(rng.random_range(20.0..35.0), 0.6, rng.random_range(0.3..0.45)),
-            hsv(rng.random_range(85.0..140.0), rng.random_range(0.5..0.75), rng.random_range(0.45..0.7)),
+            hsv(
+                rng.random_range(20.0..35.0),
+                0.6,
+                rng.random_range(0.3..0.45),
+            ),
+            hsv(
+                rng.random_range(85.0..140.0),
+                rng.random_range(0.5..0.75),
+                rng.random_range(0.45..0.7),
+            ),
             [0.0; 3],
             u8::from(rng.random_bool(0.3)),
         ),
@@ -396,18 +488,30 @@ fn thing(family: Family, rng: &mut impl Rng, x: f32, ground: f32, s0: f32, night
             (
                 hsv(210.0, 0.15, v),
                 hsv(210.0, 0.15, v * 0.8),
-                hsv(rng.random_range(40.0..55.0), 0.7, if night { 1.0 } else { 0.9 }),
+                hsv(
+                    rng.random_range(40.0..55.0),
+                    0.7,
+                    if night { 1.0 } else { 0.9 },
+                ),
                 0,
             )
         }
         Family::Snowmen => (
             hsv(205.0, 0.05, rng.random_range(0.95..1.0)),
-            hsv(rng.random_range(0.0..360.0), rng.random_range(0.4..0.8), rng.random_range(0.2..0.6)),
+            hsv(
+                rng.random_range(0.0..360.0),
+                rng.random_range(0.4..0.8),
+                rng.random_range(0.2..0.6),
+            ),
             hsv(rng.random_range(0.0..360.0), 0.7, 0.85),
             u8::from(rng.random_bool(0.5)),
         ),
         Family::Houses => (
-            hsv(rng.random_range(20.0..60.0), rng.random_range(0.1..0.4), rng.random_range(0.75..0.95)),
+            hsv(
+                rng.random_range(20.0..60.0),
+                rng.random_range(0.1..0.4),
+                rng.random_range(0.75..0.95),
+            ),
             hsv(
                 [5.0, 15.0, 25.0, 210.0][rng.random_range(0..4)],
                 rng.random_range(0.4..0.7),
@@ -438,10 +542,17 @@ fn scenery(c: &mut Canvas, rng: &mut impl Rng, family: Family, ground: f32, nigh
             [5.0, 5.0, 20.0],
         );
         for _ in 0..rng.random_range(10..30) {
-            let (x, y) = (rng.random_range(0.0..W), rng.random_range(0.0..ground - 40.0));
-            fill(c, [x - 1.0, y - 1.0, x + 1.0, y + 1.0], [240.0; 3], 0.8, |px, py| {
-                sd_circle(px, py, x, y, 0.7)
-            });
+            let (x, y) = (
+                rng.random_range(0.0..W),
+                rng.random_range(0.0..ground - 40.0),
+            );
+            fill(
+                c,
+                [x - 1.0, y - 1.0, x + 1.0, y + 1.0],
+                [240.0; 3],
+                0.8,
+                |px, py| sd_circle(px, py, x, y, 0.7),
+            );
         }
     } else if rng.random_bool(0.5) {
         backdrop::sun(c, rng);
@@ -449,7 +560,11 @@ fn scenery(c: &mut Canvas, rng: &mut impl Rng, family: Family, ground: f32, nigh
     let n = rng.random_range(1..5);
     backdrop::clouds(c, rng, n, 15.0, ground - 50.0);
     let snowy = family == Family::Snowmen;
-    let hue = if snowy { 210.0 } else { rng.random_range(70.0..150.0) };
+    let hue = if snowy {
+        210.0
+    } else {
+        rng.random_range(70.0..150.0)
+    };
     let layers = rng.random_range(1..3);
     for i in 0..layers {
         let amp = rng.random_range(6.0..18.0);
@@ -457,20 +572,30 @@ fn scenery(c: &mut Canvas, rng: &mut impl Rng, family: Family, ground: f32, nigh
         let col = if snowy {
             hsv(hue, 0.12 + 0.06 * i as f32, 0.85 - 0.05 * i as f32)
         } else {
-            hsv(hue, 0.3 + 0.1 * i as f32, if night { 0.25 } else { 0.6 - 0.08 * i as f32 })
+            hsv(
+                hue,
+                0.3 + 0.1 * i as f32,
+                if night { 0.25 } else { 0.6 - 0.08 * i as f32 },
+            )
         };
         backdrop::fill_below(c, &top, col, 1.0);
     }
     let ground_col = match family {
         Family::Snowmen => hsv(205.0, 0.06, 0.93),
         Family::Lamps => hsv(220.0, 0.08, if night { 0.22 } else { 0.45 }),
-        _ => hsv(rng.random_range(80.0..120.0), 0.55, rng.random_range(0.4..0.6)),
+        _ => hsv(
+            rng.random_range(80.0..120.0),
+            0.55,
+            rng.random_range(0.4..0.6),
+        ),
     };
     let top = backdrop::profile(rng, ground, 1.5);
     backdrop::fill_below(c, &top, ground_col, 1.0);
     if family == Family::Lamps {
         let kerb = [0.0, ground + 12.0, W, ground + 14.0];
-        fill(c, kerb, scale(ground_col, 1.5), 1.0, |x, y| sd_rect(x, y, kerb, 0.0));
+        fill(c, kerb, scale(ground_col, 1.5), 1.0, |x, y| {
+            sd_rect(x, y, kerb, 0.0)
+        });
     }
     let amp = rng.random_range(6.0..12.0);
     backdrop::texture(c, rng, amp);
@@ -479,12 +604,19 @@ fn scenery(c: &mut Canvas, rng: &mut impl Rng, family: Family, ground: f32, nigh
 /// Tufts, stones or snow lumps along the ground line, in front of the row.
 fn foreground(c: &mut Canvas, rng: &mut impl Rng, family: Family, ground: f32) {
     for _ in 0..rng.random_range(4..12) {
-        let (x, y) = (rng.random_range(0.0..W), ground + rng.random_range(4.0..(H - ground).max(6.0)));
+        let (x, y) = (
+            rng.random_range(0.0..W),
+            ground + rng.random_range(4.0..(H - ground).max(6.0)),
+        );
         let (rx, ry) = (rng.random_range(3.0..9.0), rng.random_range(2.0..5.0));
         let col = match family {
             Family::Snowmen => hsv(205.0, 0.1, rng.random_range(0.8..1.0)),
             Family::Lamps => hsv(30.0, 0.1, rng.random_range(0.3..0.6)),
-            _ => hsv(rng.random_range(70.0..130.0), 0.6, rng.random_range(0.3..0.55)),
+            _ => hsv(
+                rng.random_range(70.0..130.0),
+                0.6,
+                rng.random_range(0.3..0.55),
+            ),
         };
         fill(c, [x - rx, y - ry, x + rx, y + ry], col, 1.0, |px, py| {
             sd_ellipse(px, py, x, y, rx, ry)

@@ -112,8 +112,8 @@ impl PieceShape {
         // The rounded square body.
         let q = half - self.round;
         let (qx, qy) = (px.abs() - q, py.abs() - q);
-        let mut d = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0)
-            - self.round;
+        let mut d =
+            (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0) - self.round;
         for (i, side) in self.sides.iter().enumerate() {
             if *side == Side::Flat {
                 continue;

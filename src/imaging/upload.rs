@@ -212,7 +212,9 @@ mod tests {
             let mut f: Vec<u8> = (0..n).map(|_| rng.random()).collect();
             // Give some of them a valid signature so that the decoders get exercised.
             match rng.random_range(0..4) {
-                0 => f.splice(0..0, b"\x89PNG\r\n\x1a\n".iter().copied()).for_each(drop),
+                0 => f
+                    .splice(0..0, b"\x89PNG\r\n\x1a\n".iter().copied())
+                    .for_each(drop),
                 1 => f.splice(0..0, [0xFF, 0xD8, 0xFF]).for_each(drop),
                 2 => f
                     .splice(0..0, b"RIFF\0\0\0\0WEBPVP8 ".iter().copied())
