@@ -7,7 +7,8 @@
 //! a scripted answer burns the cycle; a pass token verifies once, within 90 seconds, only for
 //! its tenant and scene; a scene in test mode skips the checks and yields its preset.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +17,8 @@ use crate::clock::Clock;
 use crate::codes::VerifyCode;
 use crate::crypto::{MasterKey, ct_eq};
 use crate::ids;
-use crate::model::{Scene, SceneStatus, TestPreset, VerificationType};
+use crate::imaging::Background;
+use crate::model::{ImageOutcome, POOL_MINIMUM, Scene, SceneStatus, TestPreset, VerificationType};
 use crate::risk::Finding;
 use crate::store::{StoreError, Stores};
 use crate::token::{Keyring, KeyringExport, PassClaims, VerifyParam};
@@ -71,6 +73,9 @@ pub enum CycleError {
     Code(VerifyCode, &'static str),
     #[error(transparent)]
     Unavailable(#[from] challenge::Unavailable),
+    /// The image workers are gone (shutting down) or a generation task failed.
+    #[error("challenge generation is unavailable")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -127,6 +132,9 @@ pub struct AnswerOutput {
     /// No-CAPTCHA escalated: render this challenge next, in the same cycle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secondary: Option<Presentation>,
+    /// A wrong placement on a picture challenge: retry on this new picture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Presentation>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Finding>,
 }
@@ -139,6 +147,7 @@ impl AnswerOutput {
             retry,
             captcha_verify_param: None,
             secondary: None,
+            challenge: None,
             reasons,
         }
     }
@@ -167,6 +176,16 @@ pub struct CycleService {
     clock: Clock,
     keyring: Arc<RwLock<Keyring>>,
     master: MasterKey,
+    /// Bounds concurrent image generation so it can never take every worker thread.
+    image_permits: Arc<tokio::sync::Semaphore>,
+    /// Decoded custom jigsaw pools by scene id, reloaded when the pool's ids change.
+    pools: Arc<Mutex<HashMap<String, Arc<Pool>>>>,
+}
+
+/// A scene's decoded custom backgrounds.
+struct Pool {
+    ids: Vec<String>,
+    images: Vec<(String, Background)>,
 }
 
 const KEYRING_META: &str = "token-keys";
@@ -204,6 +223,8 @@ impl CycleService {
             clock,
             keyring: Arc::new(RwLock::new(keyring)),
             master,
+            image_permits: Arc::new(tokio::sync::Semaphore::new(image_workers())),
+            pools: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -255,7 +276,8 @@ impl CycleService {
             ));
         }
         let test_preset = (scene.status == SceneStatus::Test).then_some(scene.test_preset);
-        let (kind, (presentation, secret)) = first_step(&scene, test_preset)?;
+        let kind = first_kind(&scene, test_preset);
+        let (presentation, secret) = self.make_challenge(kind, &scene.id).await?;
         let now = self.clock.now_ms();
         let device_token = input
             .device_token
@@ -302,6 +324,88 @@ impl CycleService {
         })
     }
 
+    /// The scene's custom jigsaw pool when it is active (at least [`POOL_MINIMUM`] images).
+    async fn active_pool(&self, scene_id: &str) -> Result<Option<Arc<Pool>>, CycleError> {
+        let ids = self.stores.config.scene_image_ids(scene_id).await?;
+        if ids.len() < POOL_MINIMUM {
+            return Ok(None);
+        }
+        let cached = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(scene_id)
+            .filter(|p| p.ids == ids)
+            .cloned();
+        if let Some(pool) = cached {
+            return Ok(Some(pool));
+        }
+        let stored = self.stores.config.scene_images(scene_id).await?;
+        let decoded = tokio::task::spawn_blocking(move || {
+            stored
+                .into_iter()
+                .filter_map(|i| Background::decode(&i.bytes).ok().map(|b| (i.id, b)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|_| CycleError::Busy)?;
+        let pool = Arc::new(Pool {
+            ids,
+            images: decoded,
+        });
+        self.pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(scene_id.to_owned(), pool.clone());
+        Ok(Some(pool).filter(|p| !p.images.is_empty()))
+    }
+
+    /// A fresh challenge of `kind` for `scene_id`. Picture types are generated on the
+    /// blocking pool, at most [`image_workers`] at a time, so a flood of image inits cannot
+    /// stall verification. A jigsaw is cut from the scene's custom pool when it is active.
+    async fn make_challenge(
+        &self,
+        kind: VerificationType,
+        scene_id: &str,
+    ) -> Result<(Presentation, Secret), CycleError> {
+        if kind == VerificationType::NoCaptcha {
+            return Ok(challenge::silent());
+        }
+        let seed: u64 = rand::random();
+        if !challenge::is_costly(kind) {
+            return Ok(challenge::generate(kind, seed, None)?);
+        }
+        let pool = if kind == VerificationType::Jigsaw {
+            self.active_pool(scene_id).await?
+        } else {
+            None
+        };
+        let permit = self
+            .image_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| CycleError::Busy)?;
+        let made = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let chosen = pool.as_ref().map(|p| {
+                let (id, image) = &p.images[(seed % p.images.len() as u64) as usize];
+                (id.as_str(), image)
+            });
+            challenge::generate(kind, seed, chosen)
+        })
+        .await
+        .map_err(|_| CycleError::Busy)?;
+        let made = made?;
+        if let Some(id) = made.1.image_id() {
+            self.stores
+                .config
+                .count_image_outcome(id, ImageOutcome::Shown)
+                .await?;
+        }
+        Ok(made)
+    }
+
     /// Judge one answer.
     pub async fn answer(&self, input: AnswerInput) -> Result<AnswerOutput, CycleError> {
         let now = self.clock.now_ms();
@@ -345,6 +449,18 @@ impl CycleService {
             }
             _ => challenge::check(&cycle.secret, &input.answer),
         };
+        if let Some(image) = cycle.secret.image_id() {
+            // Per-image health: a picture that people keep failing is a bad picture.
+            let outcome = if verdict == Verdict::Pass {
+                ImageOutcome::Passed
+            } else {
+                ImageOutcome::Failed
+            };
+            self.stores
+                .config
+                .count_image_outcome(image, outcome)
+                .await?;
+        }
         let out = match verdict {
             Verdict::Pass
                 if cycle.secret == Secret::Silent
@@ -353,7 +469,8 @@ impl CycleService {
                 // No-CAPTCHA escalates to its secondary challenge. Until the risk engine lands,
                 // the silent step is never trusted on its own in production.
                 let secondary = cycle.secondary_kind.unwrap_or(VerificationType::Slider);
-                let (presentation, secret) = challenge::generate(secondary)?;
+                let (presentation, secret) =
+                    self.make_challenge(secondary, &cycle.scene_id).await?;
                 cycle.kind = secondary;
                 cycle.secret = secret;
                 AnswerOutput {
@@ -362,6 +479,7 @@ impl CycleService {
                     retry: true,
                     captcha_verify_param: None,
                     secondary: Some(presentation),
+                    challenge: None,
                     reasons: vec![],
                 }
             }
@@ -391,6 +509,7 @@ impl CycleService {
                     retry: false,
                     captcha_verify_param: Some(param.encode()),
                     secondary: None,
+                    challenge: None,
                     reasons: vec![],
                 }
             }
@@ -400,7 +519,16 @@ impl CycleService {
                     cycle.state = CycleState::Closed;
                     cycle.closed_with = Some(VerifyCode::F015);
                 }
-                AnswerOutput::failed(VerifyCode::F015, retry, reasons)
+                let mut out = AnswerOutput::failed(VerifyCode::F015, retry, reasons);
+                if retry && challenge::is_costly(cycle.kind) {
+                    // A picture is never shown twice: each retry gets a new one, so a
+                    // solver cannot sweep positions over the same image.
+                    let (presentation, secret) =
+                        self.make_challenge(cycle.kind, &cycle.scene_id).await?;
+                    cycle.secret = secret;
+                    out.challenge = Some(presentation);
+                }
+                out
             }
             Verdict::Scripted(reasons) => {
                 cycle.state = CycleState::Closed;
@@ -515,18 +643,20 @@ impl CycleService {
 
 /// The first step a scene shows: its type, or for No-CAPTCHA the silent check (or, under a
 /// test preset that fails silently, the secondary challenge straight away).
-fn first_step(
-    scene: &Scene,
-    test_preset: Option<TestPreset>,
-) -> Result<(VerificationType, (Presentation, Secret)), challenge::Unavailable> {
+fn first_kind(scene: &Scene, test_preset: Option<TestPreset>) -> VerificationType {
     if scene.kind != VerificationType::NoCaptcha {
-        return Ok((scene.kind, challenge::generate(scene.kind)?));
+        return scene.kind;
     }
-    let secondary = scene.secondary_type.unwrap_or(VerificationType::Slider);
     match test_preset {
         Some(TestPreset::SilentFailSecondaryPass | TestPreset::SilentFailSecondaryFail) => {
-            Ok((secondary, challenge::generate(secondary)?))
+            scene.secondary_type.unwrap_or(VerificationType::Slider)
         }
-        _ => Ok((VerificationType::NoCaptcha, challenge::silent())),
+        _ => VerificationType::NoCaptcha,
     }
+}
+
+/// How many image generations may run at once: one per core, leaving the async workers
+/// free for verification.
+fn image_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }

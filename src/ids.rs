@@ -26,6 +26,11 @@ pub fn scene_id() -> String {
     lower_alnum(8)
 }
 
+/// A custom image id.
+pub fn image_id() -> String {
+    format!("img-{}", lower_alnum(12))
+}
+
 /// A tenant id.
 pub fn tenant_id() -> String {
     format!("tn-{}", lower_alnum(10))

@@ -589,3 +589,37 @@ mod tests {
         assert_eq!(Scene::create("t", sp, 0).unwrap_err().field, "customText");
     }
 }
+
+/// A tenant-uploaded jigsaw background in a scene's custom pool, with its health figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SceneImage {
+    pub id: String,
+    pub scene_id: String,
+    /// `png`, `jpeg` or `webp`.
+    pub format: String,
+    /// The file as uploaded (validated: 300×200, at most 50 KB).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+    pub size: u32,
+    pub created_at: i64,
+    /// Challenges cut from this image.
+    pub shown: u64,
+    pub passed: u64,
+    pub failed: u64,
+}
+
+/// What happened to a challenge cut from a custom image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageOutcome {
+    Shown,
+    Passed,
+    Failed,
+}
+
+/// A scene's custom pool is used only from this many images on (SPEC §3).
+pub const POOL_MINIMUM: usize = 15;
+/// The console recommends more than this many.
+pub const POOL_RECOMMENDED: usize = 130;
+/// The most images one scene's pool may hold.
+pub const POOL_MAXIMUM: usize = 2000;

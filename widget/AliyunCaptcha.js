@@ -82,41 +82,13 @@
    * adding a table; a page can override any text with `upLang: { lang: { KEY: text } }`, and a
    * scene's custom text (from the server) overrides the built-in table.
    */
-  var TEXT = {
-    cn: {
-      START_VERIFY: '点击开始验证',
-      POPUP_TITLE: '请完成安全验证',
-      SLIDE_TIP: '按住滑块，拖动到最右边',
-      CHECK_BOX_TIP: '点击确认您是真人',
-      PUZZLE_TIP: '拖动滑块，将拼图移入缺口',
-      INPAINTING_TIP: '拖动滑块，把缺失的物体放回原处',
-      VERIFYING: '验证中…',
-      SUCCESS: '验证通过',
-      SLIDE_FAIL: '验证失败，请重试',
-      CAPTCHA_FAIL: '验证未通过，请重新验证',
-      CONGESTION: '网络不畅，请稍后重试',
-      CAPTCHA_COMPLETED: '已完成验证',
-      FINISH_CAPTCHA: '请先完成验证'
-    },
-    en: {
-      START_VERIFY: 'Click to start verification',
-      POPUP_TITLE: 'Complete the security check',
-      SLIDE_TIP: 'Drag the slider all the way right',
-      CHECK_BOX_TIP: 'Confirm you are human',
-      PUZZLE_TIP: 'Drag the slider to fit the piece into the gap',
-      INPAINTING_TIP: 'Slide the missing object back into place',
-      VERIFYING: 'Verifying…',
-      SUCCESS: 'Verified',
-      SLIDE_FAIL: 'Verification failed, please try again',
-      CAPTCHA_FAIL: 'Verification failed, please retry',
-      CONGESTION: 'Network is busy, please try again later',
-      CAPTCHA_COMPLETED: 'Verification completed',
-      FINISH_CAPTCHA: 'Please complete the verification first'
-    }
-  };
+  var TEXT = /* the 17 built-in languages, from widget/lang.json */ __STILE_TEXT__;
 
   /** The language used for keys a table lacks. */
   var FALLBACK_LANG = 'en';
+
+  /** Languages written right to left (built in: ar; the others through upLang). */
+  var RTL_LANGS = { ar: 1, he: 1, iw: 1, fa: 1, ur: 1, ps: 1, yi: 1, dv: 1, ckb: 1, ug: 1 };
 
   /** Inline SVG icons (stroke = currentColor), all on a 24×24 grid. */
   var ICON = {
@@ -281,7 +253,7 @@
     '--stile-ok-dark:#059669;--stile-bad:#ef4444;--stile-ink:#0f172a;--stile-muted:#64748b;',
     '--stile-line:#dbe2ea;--stile-track:#f3f6f9;--stile-radius:10px;',
     'font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue","PingFang SC",',
-    '"Microsoft YaHei",sans-serif;color:var(--stile-ink);box-sizing:border-box;text-align:left;',
+    '"Microsoft YaHei",sans-serif;color:var(--stile-ink);box-sizing:border-box;text-align:start;',
     '-webkit-user-select:none;user-select:none;-webkit-tap-highlight-color:transparent}',
     '.stile-root *,.stile-root *::before,.stile-root *::after{box-sizing:border-box}',
     '.stile-icon{width:1.45em;height:1.45em;display:block;flex:none}',
@@ -357,6 +329,21 @@
     '.stile-slider.stile-anim #aliyunCaptcha-sliding-slider{transition:transform .32s cubic-bezier(.3,1.3,.5,1),',
     'background-color .2s,color .2s}',
     '.stile-slider.stile-anim #aliyunCaptcha-sliding-left{transition:width .32s cubic-bezier(.3,1.3,.5,1)}',
+    '.stile-slider.stile-anim #aliyunCaptcha-puzzle{transition:left .32s cubic-bezier(.3,1.3,.5,1)}',
+
+    /* picture challenges: jigsaw and image restoration */
+    '.stile-imgbox{position:relative;max-width:100%;overflow:hidden;border-radius:var(--stile-radius);',
+    'margin-bottom:.75em;background:#e2e8f0;box-shadow:inset 0 0 0 1px rgba(15,23,42,.08)}',
+    '#aliyunCaptcha-img{display:block;width:100%;height:100%;pointer-events:none}',
+    '#aliyunCaptcha-puzzle{position:absolute;left:0;display:block;pointer-events:none;',
+    'filter:drop-shadow(0 2px 3px rgba(0,0,0,.45)) drop-shadow(0 0 1px rgba(255,255,255,.7))}',
+    '.stile-picture[data-state=success] .stile-imgbox{box-shadow:inset 0 0 0 2px var(--stile-ok)}',
+    '.stile-picture[data-state=fail] .stile-imgbox{animation:stile-shake .35s}',
+    '.stile-start{cursor:pointer;color:var(--stile-ink);font-weight:500}',
+    '.stile-start .stile-icon{color:var(--stile-brand)}',
+    '.stile-start:hover{border-color:var(--stile-brand);background:#eff6ff}',
+    '.stile-start:focus-visible{outline:2px solid var(--stile-brand);outline-offset:2px}',
+    '[dir=rtl] .stile-head,[dir=rtl] .stile-msg{direction:rtl}',
     /* success / completed */
     '.stile-slider[data-state=success] .stile-i-check,.stile-slider[data-state=completed] .stile-i-check{display:block}',
     '.stile-slider[data-state=success] #aliyunCaptcha-sliding-body,',
@@ -457,11 +444,35 @@
    * slot in by adding an entry to RENDERERS.
    * ---------------------------------------------------------------------------------- */
 
-  /** Slider: press the handle and drag it to the end of the track. */
+  /**
+   * Slider: press the handle and drag it to the end of the track. With `ctx.picture` (jigsaw,
+   * image restoration) the same track moves a part over a picture instead, and the answer is
+   * where the part was released; in embed mode the picture opens from a start button.
+   */
   var SliderRenderer = {
     mount: function (ctx) {
       var H = ctx.height;
       var handleW = Math.round(clamp(H * 1.3, 40, 72));
+      var pic = ctx.picture || null;
+      var tipKey = !pic ? 'SLIDE_TIP' : pic.kind === 'jigsaw' ? 'PUZZLE_TIP' : 'INPAINTING_TIP';
+      var panel = null;
+      var partEl = null;
+      if (pic) {
+        var img = h('img', { id: 'aliyunCaptcha-img', src: pic.image, alt: '', draggable: 'false' });
+        partEl = h('img', { id: 'aliyunCaptcha-puzzle', src: pic.part, alt: '', draggable: 'false' });
+        // percentages of the picture, so the panel may shrink on narrow screens
+        partEl.style.width = (pic.partW / pic.width) * 100 + '%';
+        partEl.style.height = (pic.partH / pic.height) * 100 + '%';
+        partEl.style.top = (pic.partY / pic.height) * 100 + '%';
+        panel = h('div', {
+          id: 'aliyunCaptcha-img-box',
+          class: 'stile-imgbox',
+          role: 'img',
+          'aria-label': ctx.t(tipKey)
+        }, [img, partEl]);
+        panel.style.width = ctx.width + 'px';
+        panel.style.aspectRatio = pic.width + ' / ' + pic.height;
+      }
 
       var fill = h('div', { id: 'aliyunCaptcha-sliding-left' });
       var text = h('div', { id: 'aliyunCaptcha-sliding-text', class: 'stile-shine', 'aria-hidden': 'true' });
@@ -472,7 +483,7 @@
         'aria-valuemin': '0',
         'aria-valuemax': '100',
         'aria-valuenow': '0',
-        'aria-label': ctx.t('SLIDE_TIP'),
+        'aria-label': ctx.t(tipKey),
         html: svg('arrow', 'stile-i-arrow') + svg('spin', 'stile-i-spin') +
           svg('check', 'stile-i-check') + svg('cross', 'stile-i-cross')
       });
@@ -480,7 +491,37 @@
       var body = h('div', { id: 'aliyunCaptcha-sliding-body', class: 'stile-bar' }, [fill, text, handle]);
       body.style.width = ctx.width + 'px';
       body.style.height = H + 'px';
-      var wrapper = h('div', { id: 'aliyunCaptcha-sliding-wrapper', class: 'stile-slider', 'data-state': 'idle' }, [body]);
+      var wrapper = h('div', {
+        id: 'aliyunCaptcha-sliding-wrapper',
+        class: 'stile-slider' + (pic ? ' stile-picture' : ''),
+        'data-state': 'idle',
+        dir: 'ltr'
+      }, [panel, body]);
+      var opener = null;
+      if (pic && ctx.mode === 'embed') {
+        // Embed mode: the picture opens from a start button, as in the original widget.
+        wrapper.style.display = 'none';
+        opener = h('div', {
+          id: 'aliyunCaptcha-start',
+          class: 'stile-bar stile-msg stile-start',
+          role: 'button',
+          tabindex: '0',
+          html: svg('shield')
+        }, [h('span', { text: ctx.t('START_VERIFY') })]);
+        opener.style.width = ctx.width + 'px';
+        opener.style.height = H + 'px';
+        var open = function (ev) {
+          if (ev.type === 'keydown' && ev.key !== 'Enter' && ev.key !== ' ') return;
+          ev.preventDefault();
+          opener.style.display = 'none';
+          wrapper.style.display = '';
+          ctx.rendered();
+          handle.focus({ preventScroll: true });
+        };
+        opener.addEventListener('click', open);
+        opener.addEventListener('keydown', open);
+      }
+      var outer = opener ? h('div', { class: 'stile-picture-embed' }, [opener, wrapper]) : wrapper;
 
       var state = 'idle';
       var x = 0; // handle offset in CSS px
@@ -509,6 +550,7 @@
         var max = travel();
         x = clamp(nx, 0, max);
         handle.style.transform = 'translateX(' + x + 'px)';
+        if (partEl) partEl.style.left = ((max ? x / max : 0) * (pic.width - pic.partW) / pic.width) * 100 + '%';
         fill.style.width = x > 0 ? x + handleW / 2 + 'px' : '0';
         // fade the tip out as the handle covers it
         text.style.opacity = state === 'idle' || state === 'dragging' ? String(clamp(1 - (x / (max || 1)) * 1.6, 0, 1)) : '';
@@ -529,11 +571,11 @@
         wrapper.setAttribute('data-state', s);
         handle.setAttribute('aria-disabled', s === 'idle' || s === 'dragging' ? 'false' : 'true');
         if (s === 'idle') {
-          setText(ctx.t('SLIDE_TIP'), true);
+          setText(ctx.t(tipKey), true);
           text.style.paddingLeft = handleW + 'px';
           text.style.paddingRight = '';
         } else if (s !== 'dragging') {
-          if (s === 'success' || s === 'completed') place(travel());
+          if (!pic && (s === 'success' || s === 'completed')) place(travel());
           // a failed handle slides home at once, so the message has the track to itself
           if (s === 'fail') animateTo(0);
           setText(msg || '', false);
@@ -558,12 +600,14 @@
       function send(pointer) {
         var max = travel();
         var answer = {
-          kind: 'slider',
+          kind: pic ? pic.kind : 'slider',
           trackWidth: round1(max),
           pointer: pointer,
           points: points,
           env: environment()
         };
+        // where the part's left edge is, in picture px: exactly where the drag ended
+        if (pic) answer.x = round1((max ? x / max : 0) * (pic.width - pic.partW));
         points = [];
         ctx.submit(answer);
       }
@@ -650,7 +694,8 @@
         if (state !== 'idle' && state !== 'dragging') return;
         if (drag) return;
         var max = travel();
-        var step = Math.max(4, max / 20);
+        // a picture needs fine positioning: small steps, smaller still with Shift
+        var step = pic ? Math.max(1, max / (ev.shiftKey ? 200 : 50)) : Math.max(4, max / 20);
         var target = null;
         switch (ev.key) {
           case 'ArrowRight':
@@ -692,7 +737,7 @@
         }
         place(target);
         pushPoint(x, y, t);
-        keyGesture.reachedEnd = x >= max - 0.5;
+        keyGesture.reachedEnd = !pic && x >= max - 0.5;
       }
 
       function onKeyUp(ev) {
@@ -740,7 +785,7 @@
       setState('idle');
 
       return {
-        el: wrapper,
+        el: outer,
         setState: setState,
         reset: function () {
           drag = null;
@@ -750,7 +795,8 @@
           animateTo(0);
         },
         focus: function () {
-          handle.focus({ preventScroll: true });
+          if (opener && opener.style.display !== 'none') opener.focus({ preventScroll: true });
+          else handle.focus({ preventScroll: true });
         },
         destroy: function () {
           clearTimeout(animTimer);
@@ -902,6 +948,8 @@
   /** Challenge kinds this widget can render, by the server's `challenge.kind`. */
   var RENDERERS = {
     slider: SliderRenderer,
+    jigsaw: SliderRenderer,
+    'image-restoration': SliderRenderer,
     'one-click': OneClickRenderer,
     silent: SilentRenderer
   };
@@ -929,6 +977,10 @@
     this.mode = opt.mode === 'embed' ? 'embed' : 'popup';
     this.timeout = Number(opt.timeout) > 0 ? Number(opt.timeout) : 5000;
     this.width = Math.round(Math.max(320, Number(slide.width) || 360) * rem);
+    if (this.mode === 'popup' && window.innerWidth > 0) {
+      // a phone narrower than the popup: shrink to the screen (popup padding, 8 px margins)
+      this.width = Math.min(this.width, Math.floor(window.innerWidth - 16 - 37 * rem));
+    }
     this.height = Math.round(Math.max(30, Number(slide.height) || 40) * rem);
     this.rem = rem;
     this.zIndex = Number(opt.zIndex) || 99999;
@@ -956,6 +1008,7 @@
     this.element = resolveElement(opt.element);
     this.button = resolveElement(opt.button);
     this.buildShell();
+    this.applyLang();
     this.bindButton();
 
     if (this.mode === 'embed') {
@@ -972,6 +1025,17 @@
     if (this.customText[key]) return String(this.customText[key]);
     var table = TEXT[lang] || TEXT[FALLBACK_LANG];
     return table[key] || TEXT[FALLBACK_LANG][key] || key;
+  };
+
+  /** Set the text direction of the widget for its language (Arabic lays out right to left). */
+  Captcha.prototype.applyLang = function () {
+    var code = String(this.lang || 'cn').toLowerCase().split(/[-_]/)[0];
+    var dir = RTL_LANGS[code] ? 'rtl' : 'ltr';
+    [this.root, this.mask].forEach(function (el) {
+      if (el) el.setAttribute('dir', dir);
+    });
+    if (this.root) this.root.setAttribute('lang', this.lang || 'zh');
+    if (this.titleEl) this.titleEl.textContent = this.lang ? this.t('POPUP_TITLE') : '\u00a0';
   };
 
   /** Milliseconds since the current challenge was rendered, for an event or for now. */
@@ -1185,7 +1249,7 @@
   };
 
   /** Mount the renderer for a challenge kind; false when this build cannot render it. */
-  Captcha.prototype.mountChallenge = function (kind) {
+  Captcha.prototype.mountChallenge = function (kind, challenge) {
     var self = this;
     var impl = RENDERERS[kind];
     if (!impl) {
@@ -1202,6 +1266,11 @@
       },
       width: this.width,
       height: this.height,
+      mode: this.mode,
+      picture: challenge && challenge.image ? challenge : null,
+      rendered: function () {
+        self.renderedAt = performance.now();
+      },
       now: function (ev) {
         return self.now(ev);
       },
@@ -1221,6 +1290,7 @@
   /** Report an error: onError({code, message}) and an error bar the user can click to retry. */
   Captcha.prototype.fail = function (err) {
     this.status = 'error';
+    this.setPopupShown(this.visible);
     if (this.titleEl) this.titleEl.textContent = this.t('POPUP_TITLE');
     var code = err.code || 'ERROR';
     // No answer, an overloaded or failing server: CONGESTION; anything else: CAPTCHA_FAIL.
@@ -1278,6 +1348,7 @@
         writeDeviceToken(data.deviceToken);
         if (!self.opt.language && data.language) self.lang = String(data.language);
         self.customText = data.customText && typeof data.customText === 'object' ? data.customText : {};
+        self.applyLang();
         if (self.titleEl) self.titleEl.textContent = self.t('POPUP_TITLE');
         self.cycle = {
           certifyId: data.certifyId,
@@ -1287,7 +1358,14 @@
           expiresAt: Date.now() + (Number(data.expiresIn) || 1200) * 1000
         };
         var kind = data.challenge && data.challenge.kind;
-        if (self.mountChallenge(String(kind)) && self.visible) self.focusChallenge();
+        if (kind === 'silent' && self.mode === 'embed') {
+          // No-CAPTCHA runs in popup mode only: its secondary challenge needs the popup.
+          self.fail(new WidgetError('MODE_UNSUPPORTED', 'No-CAPTCHA scenes need mode "popup"'));
+          return;
+        }
+        if (kind === 'silent') self.setPopupShown(false); // invisible unless a challenge follows
+        else self.setPopupShown(self.visible);
+        if (self.mountChallenge(String(kind), data.challenge) && self.visible) self.focusChallenge();
       },
       function (err) {
         if (gen !== self.generation || self.status === 'destroyed' || err.code === 'ABORTED') return;
@@ -1315,7 +1393,8 @@
         } else if (!res.passed && res.secondary && res.secondary.kind) {
           // No-CAPTCHA escalated: render the secondary challenge within the same cycle.
           self.renderedAt = 0;
-          if (self.mountChallenge(String(res.secondary.kind))) self.focusChallenge();
+          self.setPopupShown(self.visible);
+          if (self.mountChallenge(String(res.secondary.kind), res.secondary)) self.focusChallenge();
         } else {
           self.rejected(res);
         }
@@ -1342,7 +1421,11 @@
       }
     }
     this.later(FAIL_DELAY_MS, function () {
-      if (res.retry) {
+      if (res.retry && res.challenge && res.challenge.kind) {
+        // a picture challenge retries on a new picture
+        self.renderedAt = 0;
+        if (self.mountChallenge(String(res.challenge.kind), res.challenge)) self.focusChallenge();
+      } else if (res.retry) {
         self.status = 'ready';
         if (self.renderer) {
           self.renderer.reset();
@@ -1469,22 +1552,40 @@
       if (this.status === 'new') this.refresh();
       return;
     }
-    var wasOpen = this.root.style.display !== 'none';
-    this.mask.style.display = '';
-    this.root.style.display = '';
-    if (!wasOpen) {
-      this.lastFocus = document.activeElement;
-      this.root.focus({ preventScroll: true }); // Escape works before the challenge arrives
-    }
+    var self = this;
     var expired = this.cycle && Date.now() > this.cycle.expiresAt - 10000;
-    if (this.status === 'ready' && this.renderer && !expired) {
+    if (this.status === 'ready' && this.renderer && !expired && this.kind !== 'silent') {
       // Re-opened before finishing: same challenge, handle back at the start.
+      this.setPopupShown(true);
       this.renderer.reset();
       this.renderer.focus();
     } else if (this.status !== 'loading' && this.status !== 'busy' && this.status !== 'passed') {
-      // new, completed (the token was spent), error, or an expired cycle: start over.
+      // new, completed (the token was spent), error, or an expired cycle: start over. The
+      // popup opens when the challenge arrives (a No-CAPTCHA silent step never opens it),
+      // or after a moment on a slow network, with its loading bar.
       this.refresh();
+      this.later(250, function () {
+        if (self.status === 'loading' && self.visible) self.setPopupShown(true);
+      });
+    } else if (this.kind !== 'silent') {
+      this.setPopupShown(true);
     }
+  };
+
+  /** Popup mode: display or hide the window and mask, keeping focus where a user expects. */
+  Captcha.prototype.setPopupShown = function (on) {
+    if (this.mode !== 'popup' || !this.mask) return;
+    var isOpen = this.root.style.display !== 'none';
+    if (on === isOpen) return;
+    if (!on) {
+      this.mask.style.display = 'none';
+      this.root.style.display = 'none';
+      return;
+    }
+    this.mask.style.display = '';
+    this.root.style.display = '';
+    this.lastFocus = this.lastFocus || document.activeElement;
+    this.root.focus({ preventScroll: true }); // Escape works before the challenge arrives
   };
 
   Captcha.prototype.hidePopup = function () {
@@ -1569,9 +1670,24 @@
    * 6. Entry point
    * ---------------------------------------------------------------------------------- */
 
+  /** Live instances, so that a second init on the same element replaces the first. */
+  var LIVE = [];
+
   window.initAliyunCaptcha = function (options) {
     var start = function () {
+      var el = resolveElement(options && options.element);
+      var btn = resolveElement(options && options.button);
+      LIVE = LIVE.filter(function (c) {
+        if (c.status === 'destroyed') return false;
+        var same = (el && c.element === el) || (btn && c.button === btn);
+        if (same) {
+          console.warn('initAliyunCaptcha: replacing the widget already on this element');
+          c.destroy();
+        }
+        return !same;
+      });
       var captcha = new Captcha(options);
+      LIVE.push(captcha);
       var api = captcha.publicApi();
       if (options && typeof options.getInstance === 'function') {
         try {
@@ -1602,4 +1718,84 @@
     return proxy;
   };
   window.initAliyunCaptcha.version = 'stile-1';
+
+  /* ------------------------------------------------------------------------------------
+   * 7. Declarative form: <div class="stile-captcha" data-sceneid="…"></div> inside a <form>
+   *    renders an embedded widget and puts the pass token into a hidden field.
+   *
+   *    data-sceneid (or data-sitekey)  the scene id (required)
+   *    data-prefix                      the tenant prefix (else AliyunCaptchaConfig.prefix)
+   *    data-lang                        language code (else the scene's default)
+   *    data-field                       hidden field name (default captchaVerifyParam)
+   *    data-callback / data-expired-callback / data-error-callback
+   *                                     names of global functions called with the token,
+   *                                     on expiry (the token is only good for 90 s), on error
+   * ---------------------------------------------------------------------------------- */
+
+  /** A pass token must reach the server within 90 s; the field is cleared a little before. */
+  var TOKEN_LIFETIME_MS = 80000;
+
+  function globalFn(name) {
+    var fn = name && window[name];
+    return typeof fn === 'function' ? fn : null;
+  }
+
+  function renderDeclarative(el) {
+    if (!el || el.getAttribute('data-stile-rendered')) return null;
+    var d = el.dataset || {};
+    var sceneId = d.sceneid || d.sitekey || '';
+    if (!sceneId) {
+      console.error('stile-captcha: data-sceneid is missing', el);
+      return null;
+    }
+    el.setAttribute('data-stile-rendered', '1');
+    var fieldName = d.field || 'captchaVerifyParam';
+    var form = el.closest ? el.closest('form') : null;
+    var field = h('input', { type: 'hidden', name: fieldName, value: '' });
+    (form || el).appendChild(field);
+    var holder = h('div', { class: 'stile-declarative' });
+    el.appendChild(holder);
+    var expiry = 0;
+    var instance = null;
+    var opts = {
+      SceneId: sceneId,
+      prefix: d.prefix,
+      mode: 'embed',
+      element: holder,
+      language: d.lang,
+      slideStyle: d.width ? { width: Number(d.width) } : undefined,
+      success: function (param) {
+        field.value = param;
+        clearTimeout(expiry);
+        expiry = setTimeout(function () {
+          field.value = '';
+          var onExpired = globalFn(d.expiredCallback);
+          if (onExpired) onExpired();
+          if (instance) instance.refresh();
+        }, TOKEN_LIFETIME_MS);
+        var cb = globalFn(d.callback);
+        if (cb) cb(param);
+      },
+      fail: function () {
+        field.value = '';
+      },
+      onError: function (err) {
+        field.value = '';
+        var cb = globalFn(d.errorCallback);
+        if (cb) cb(err);
+      },
+      getInstance: function (i) {
+        instance = i;
+      }
+    };
+    return window.initAliyunCaptcha(opts);
+  }
+
+  function renderAll() {
+    Array.prototype.forEach.call(document.querySelectorAll('.stile-captcha'), renderDeclarative);
+  }
+
+  window.stileCaptcha = { render: renderDeclarative, renderAll: renderAll };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', renderAll);
+  else renderAll();
 })();

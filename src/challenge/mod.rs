@@ -3,13 +3,16 @@
 //!
 //! Each type lives in its own module behind three enums: [`Presentation`] (sent to the
 //! widget), [`Secret`] (kept in the cycle record) and [`Answer`] (sent back). Adding a type
-//! means adding a variant to each and a module; nothing else in the cycle changes.
+//! means adding a variant to each and a module; nothing else in the cycle changes. Picture
+//! challenges (jigsaw, image restoration) share [`picture`].
 
 pub mod one_click;
+pub mod picture;
 pub mod slider;
 
 use serde::{Deserialize, Serialize};
 
+use crate::imaging::Background;
 use crate::model::VerificationType;
 use crate::risk::Finding;
 
@@ -19,6 +22,8 @@ use crate::risk::Finding;
 pub enum Presentation {
     Slider,
     OneClick,
+    Jigsaw(picture::PicturePresentation),
+    ImageRestoration(picture::PicturePresentation),
     /// No-CAPTCHA's silent step: nothing to show, the widget reports its environment.
     Silent,
 }
@@ -29,7 +34,19 @@ pub enum Presentation {
 pub enum Secret {
     Slider,
     OneClick,
+    Jigsaw(picture::PictureSecret),
+    ImageRestoration(picture::PictureSecret),
     Silent,
+}
+
+impl Secret {
+    /// The custom pool image this challenge was cut from, if any.
+    pub fn image_id(&self) -> Option<&str> {
+        match self {
+            Secret::Jigsaw(s) => s.image_id.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// A timed pointer sample: x and y in CSS pixels relative to the control, t in milliseconds
@@ -62,6 +79,8 @@ pub struct Environment {
 pub enum Answer {
     Slider(slider::SliderAnswer),
     OneClick(one_click::OneClickAnswer),
+    Jigsaw(picture::PictureAnswer),
+    ImageRestoration(picture::PictureAnswer),
     Silent {
         #[serde(default)]
         env: Environment,
@@ -85,12 +104,39 @@ pub enum Verdict {
 #[error("verification type {0} is not available in this build")]
 pub struct Unavailable(pub VerificationType);
 
-/// Make a fresh challenge of `kind`.
-pub fn generate(kind: VerificationType) -> Result<(Presentation, Secret), Unavailable> {
+/// A custom jigsaw background chosen from a scene's pool: its id (for statistics) and pixels.
+pub type PoolImage<'a> = (&'a str, &'a Background);
+
+/// Whether generating `kind` is CPU work worth running off the async threads.
+pub fn is_costly(kind: VerificationType) -> bool {
+    matches!(
+        kind,
+        VerificationType::Jigsaw | VerificationType::ImageRestoration
+    )
+}
+
+/// Make a fresh challenge of `kind` from `seed`; a jigsaw is cut from `pool_image` when the
+/// scene's custom pool is active.
+pub fn generate(
+    kind: VerificationType,
+    seed: u64,
+    pool_image: Option<PoolImage<'_>>,
+) -> Result<(Presentation, Secret), Unavailable> {
     match kind {
         VerificationType::Slider => Ok((Presentation::Slider, Secret::Slider)),
         VerificationType::OneClick => Ok((Presentation::OneClick, Secret::OneClick)),
-        other => Err(Unavailable(other)),
+        VerificationType::Jigsaw => {
+            let (p, s) = picture::jigsaw(seed, pool_image);
+            Ok((Presentation::Jigsaw(p), Secret::Jigsaw(s)))
+        }
+        VerificationType::ImageRestoration => {
+            let (p, s) = picture::restoration(seed);
+            Ok((
+                Presentation::ImageRestoration(p),
+                Secret::ImageRestoration(s),
+            ))
+        }
+        VerificationType::NoCaptcha => Err(Unavailable(kind)),
     }
 }
 
@@ -104,6 +150,8 @@ pub fn check(secret: &Secret, answer: &Answer) -> Verdict {
     match (secret, answer) {
         (Secret::Slider, Answer::Slider(a)) => slider::check(a),
         (Secret::OneClick, Answer::OneClick(a)) => one_click::check(a),
+        (Secret::Jigsaw(s), Answer::Jigsaw(a)) => picture::check(s, a),
+        (Secret::ImageRestoration(s), Answer::ImageRestoration(a)) => picture::check(s, a),
         (Secret::Silent, Answer::Silent { .. }) => Verdict::Pass,
         _ => Verdict::Anomaly(vec![Finding::KindMismatch]),
     }

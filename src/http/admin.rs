@@ -16,8 +16,10 @@ use super::error::{ApiError, ApiJson};
 use crate::codes::VerifyCode;
 use crate::crypto::token_hash;
 use crate::ids;
+use crate::imaging::{Background, UploadError};
 use crate::model::{
-    AccessKey, AdminToken, Role, Scene, ScenePatch, SceneSpec, Tenant, ValidationError,
+    AccessKey, AdminToken, POOL_MAXIMUM, POOL_MINIMUM, POOL_RECOMMENDED, Role, Scene, SceneImage,
+    ScenePatch, SceneSpec, Tenant, ValidationError,
 };
 
 /// The OpenAPI document of every HTTP API the binary serves.
@@ -44,6 +46,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/v1/scenes/{id}",
             get(get_scene).patch(patch_scene).delete(delete_scene),
+        )
+        .route(
+            "/admin/v1/scenes/{id}/images",
+            get(list_images).post(upload_image),
+        )
+        .route(
+            "/admin/v1/scenes/{id}/images/{image_id}",
+            axum::routing::delete(delete_image),
         )
         .route("/admin/v1/admin-tokens", post(create_admin_token))
         .route("/admin/v1/token-keys/rotate", post(rotate_token_key))
@@ -434,6 +444,115 @@ async fn delete_scene(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("scene"))
+    }
+}
+
+// ---- custom jigsaw backgrounds ----
+
+/// The format of an upload from its first bytes; the declared content type is not trusted.
+fn sniff_format(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("jpeg")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("webp")
+    } else {
+        None
+    }
+}
+
+fn upload_error(e: UploadError) -> ApiError {
+    let code = match e {
+        UploadError::TooLarge { .. } => "ImageTooLarge",
+        UploadError::UnsupportedFormat => "ImageFormatUnsupported",
+        UploadError::Undecodable => "ImageUndecodable",
+        UploadError::WrongSize { .. } => "ImageSizeInvalid",
+    };
+    let status = if matches!(e, UploadError::TooLarge { .. }) {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    ApiError::new(status, code, e.to_string())
+}
+
+fn image_json(i: &SceneImage) -> Value {
+    let judged = i.passed + i.failed;
+    json!({
+        "id": i.id, "sceneId": i.scene_id, "format": i.format, "size": i.size,
+        "createdAt": i.created_at, "shown": i.shown, "passed": i.passed, "failed": i.failed,
+        "passRate": if judged == 0 { Value::Null } else { json!(i.passed as f64 / judged as f64) },
+    })
+}
+
+/// `POST /admin/v1/scenes/{id}/images` with the image file as the body.
+async fn upload_image(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let scene = load_scene(&st, &id).await?;
+    if body.len() > crate::imaging::MAX_UPLOAD_BYTES {
+        return Err(upload_error(UploadError::TooLarge { bytes: body.len() }));
+    }
+    let format = sniff_format(&body).ok_or_else(|| upload_error(UploadError::UnsupportedFormat))?;
+    Background::decode(&body).map_err(upload_error)?;
+    if st.stores.config.scene_image_ids(&scene.id).await?.len() >= POOL_MAXIMUM {
+        return Err(ApiError::conflict(format!(
+            "a scene's pool holds at most {POOL_MAXIMUM} images"
+        )));
+    }
+    let image = SceneImage {
+        id: ids::image_id(),
+        scene_id: scene.id.clone(),
+        format: format.to_owned(),
+        size: u32::try_from(body.len()).unwrap_or(u32::MAX),
+        bytes: body.to_vec(),
+        created_at: st.clock.now_s(),
+        shown: 0,
+        passed: 0,
+        failed: 0,
+    };
+    st.stores.config.put_scene_image(&image).await?;
+    Ok((StatusCode::CREATED, Json(image_json(&image))))
+}
+
+/// `GET /admin/v1/scenes/{id}/images`: the pool, whether it is active, per-image figures.
+async fn list_images(
+    State(st): State<AppState>,
+    _: Viewer,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let scene = load_scene(&st, &id).await?;
+    let images = st.stores.config.scene_images(&scene.id).await?;
+    let count = images.len();
+    Ok(Json(json!({
+        "images": images.iter().map(image_json).collect::<Vec<_>>(),
+        "count": count,
+        "active": count >= POOL_MINIMUM,
+        "minimum": POOL_MINIMUM,
+        "recommended": POOL_RECOMMENDED,
+        "advice": if count < POOL_MINIMUM {
+            format!("the pool is used from {POOL_MINIMUM} images on; {} more needed", POOL_MINIMUM - count)
+        } else if count <= POOL_RECOMMENDED {
+            format!("active; more than {POOL_RECOMMENDED} images are recommended")
+        } else {
+            "active".to_owned()
+        },
+    })))
+}
+
+async fn delete_image(
+    State(st): State<AppState>,
+    _: Admin,
+    Path((id, image_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    if st.stores.config.delete_scene_image(&id, &image_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("image"))
     }
 }
 

@@ -18,6 +18,7 @@ use crate::ids;
 
 const PAGE: &str = include_str!("../../widget/demo.html");
 const INDEX: &str = include_str!("../../widget/demo-index.html");
+const FORM_PAGE: &str = include_str!("../../widget/demo-form.html");
 
 /// The meta key listing the demo scenes' ids.
 pub const DEMO_SCENES_META: &str = "demo-scenes";
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/demo", get(index))
         .route("/demo/{scene}", get(page))
         .route("/demo/api/{scene}/submit", post(submit))
+        .route("/demo/form/{scene}", get(form_page).post(form_submit))
 }
 
 /// Escape text for HTML element and attribute content.
@@ -136,6 +138,20 @@ async fn submit(
     Path(scene_id): Path<String>,
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Json<Value>, ApiError> {
+    let reply = verify_over_http(&st, &scene_id, &body.captcha_verify_param).await?;
+    let verify_result = reply["Result"]["VerifyResult"].as_bool().unwrap_or(false);
+    Ok(Json(json!({
+        "captchaResult": verify_result,
+        "bizResult": verify_result,
+        "verifyCode": reply["Result"]["VerifyCode"],
+        "requestId": reply["RequestId"],
+        "error": reply.get("Code").filter(|c| *c != "Success"),
+    })))
+}
+
+/// Call `VerifyIntelligentCaptcha` on this server over HTTP with the demo's access key, as an
+/// integrator's backend would; the JSON reply.
+async fn verify_over_http(st: &AppState, scene_id: &str, param: &str) -> Result<Value, ApiError> {
     let creds = st
         .demo
         .get()
@@ -148,11 +164,8 @@ async fn submit(
         .trim_start_matches("http://")
         .trim_start_matches("https://")
         .trim_end_matches('/');
-    let form = serde_urlencoded::to_string([
-        ("CaptchaVerifyParam", body.captcha_verify_param.as_str()),
-        ("SceneId", scene_id.as_str()),
-    ])
-    .map_err(ApiError::internal)?;
+    let form = serde_urlencoded::to_string([("CaptchaVerifyParam", param), ("SceneId", scene_id)])
+        .map_err(ApiError::internal)?;
     let date = time::OffsetDateTime::now_utc()
         .format(&time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
@@ -178,13 +191,65 @@ async fn submit(
         req = req.header(name.as_str(), value.as_str());
     }
     let resp = req.send().await.map_err(ApiError::internal)?;
-    let reply: Value = resp.json().await.map_err(ApiError::internal)?;
-    let verify_result = reply["Result"]["VerifyResult"].as_bool().unwrap_or(false);
-    Ok(Json(json!({
-        "captchaResult": verify_result,
-        "bizResult": verify_result,
-        "verifyCode": reply["Result"]["VerifyCode"],
-        "requestId": reply["RequestId"],
-        "error": reply.get("Code").filter(|c| *c != "Success"),
-    })))
+    resp.json().await.map_err(ApiError::internal)
+}
+
+/// The declarative integration: two plain HTML forms on one page, each with a
+/// `<div class="stile-captcha">` that fills a hidden field; a classic form POST.
+async fn form_page(
+    State(st): State<AppState>,
+    Path(scene_id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let Some(scene) = st.stores.config.scene(&scene_id).await? else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Html("<h1>No such demo scene</h1>".to_owned()),
+        )
+            .into_response());
+    };
+    let lang = q
+        .lang
+        .filter(|l| crate::model::LANGUAGES.contains(&l.as_str()))
+        .unwrap_or_else(|| scene.language.clone());
+    let html = FORM_PAGE
+        .replace("{{SCENE_ID}}", &html_escape(&scene.id))
+        .replace("{{SCENE_NAME}}", &html_escape(&scene.name))
+        .replace("{{LANG}}", &lang);
+    Ok(Html(html).into_response())
+}
+
+#[derive(Deserialize)]
+struct FormPost {
+    #[serde(default, rename = "captchaVerifyParam")]
+    captcha_verify_param: String,
+    #[serde(default)]
+    form: String,
+}
+
+/// The form's backend: verify the hidden field's token, answer with a small HTML page.
+async fn form_submit(
+    State(st): State<AppState>,
+    Path(scene_id): Path<String>,
+    axum::Form(post): axum::Form<FormPost>,
+) -> Result<Html<String>, ApiError> {
+    let reply = verify_over_http(&st, &scene_id, &post.captcha_verify_param).await?;
+    let code = reply["Result"]["VerifyCode"]
+        .as_str()
+        .unwrap_or("-")
+        .to_owned();
+    let ok = reply["Result"]["VerifyResult"].as_bool().unwrap_or(false);
+    Ok(Html(format!(
+        "<!doctype html><meta charset=utf-8><title>Verdict</title>\
+         <body style=\"font:16px system-ui;margin:40px\"><h1>{}</h1>\
+         <p id=verdict data-code=\"{code}\" data-result=\"{ok}\" data-form=\"{}\">VerifyCode {code}</p>\
+         <p><a href=\"/demo/form/{}\">Back</a></p>",
+        if ok {
+            "Signed up"
+        } else {
+            "Verification failed"
+        },
+        html_escape(&post.form),
+        html_escape(&scene_id),
+    )))
 }

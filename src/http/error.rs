@@ -121,6 +121,11 @@ impl From<CycleError> for ApiError {
                 "TypeUnavailable",
                 u.to_string(),
             ),
+            CycleError::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "challenge generation is unavailable, try again",
+            ),
             CycleError::Store(s) => s.into(),
         }
     }

@@ -13,8 +13,32 @@ use super::{AppState, Peer};
 use crate::codes::VerifyCode;
 use crate::cycle::{AnswerInput, AnswerOutput, InitInput, InitOutput};
 
-/// The widget source, embedded at build time.
-pub const WIDGET_JS: &str = include_str!("../../widget/AliyunCaptcha.js");
+/// The widget source, embedded at build time; `__STILE_TEXT__` marks where the text table goes.
+const WIDGET_SRC: &str = include_str!("../../widget/AliyunCaptcha.js");
+
+/// The built-in texts: 17 languages × 13 keys (strict JSON, also a JS expression).
+pub const LANG_JSON: &str = include_str!("../../widget/lang.json");
+
+/// The text keys every built-in language defines.
+pub const TEXT_KEYS: [&str; 13] = [
+    "START_VERIFY",
+    "POPUP_TITLE",
+    "SLIDE_TIP",
+    "CHECK_BOX_TIP",
+    "PUZZLE_TIP",
+    "INPAINTING_TIP",
+    "VERIFYING",
+    "SUCCESS",
+    "SLIDE_FAIL",
+    "CAPTCHA_FAIL",
+    "CONGESTION",
+    "CAPTCHA_COMPLETED",
+    "FINISH_CAPTCHA",
+];
+
+/// The script as served: the source with its text table filled in.
+pub static WIDGET_JS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| WIDGET_SRC.replacen("__STILE_TEXT__", LANG_JSON.trim(), 1));
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,7 +57,7 @@ async fn script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "no-cache"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        WIDGET_JS,
+        WIDGET_JS.as_str(),
     )
 }
 
@@ -107,4 +131,50 @@ async fn answer(
     };
     state.metrics.verification("answer", "-", "-", code);
     Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LANGUAGES: [&str; 17] = [
+        "cn", "tw", "en", "ar", "de", "es", "fr", "in", "it", "ja", "ko", "pt", "ru", "ms", "th",
+        "tr", "vi",
+    ];
+
+    #[test]
+    fn every_built_in_language_has_every_key_translated() {
+        let table: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(LANG_JSON).expect("widget/lang.json is strict JSON");
+        let mut codes: Vec<&str> = table.keys().map(String::as_str).collect();
+        codes.sort_unstable();
+        let mut want = LANGUAGES.to_vec();
+        want.sort_unstable();
+        assert_eq!(codes, want);
+        for (code, texts) in &table {
+            let texts = texts.as_object().unwrap();
+            assert_eq!(
+                texts.len(),
+                TEXT_KEYS.len(),
+                "{code}: extra or missing keys"
+            );
+            for key in TEXT_KEYS {
+                let text = texts.get(key).and_then(|v| v.as_str()).unwrap_or("");
+                assert!(!text.trim().is_empty(), "{code}.{key} is empty");
+                if code != "en" {
+                    assert_ne!(
+                        text, table["en"][key],
+                        "{code}.{key} is untranslated English"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_served_script_carries_the_table() {
+        assert!(!WIDGET_JS.contains("__STILE_TEXT__"));
+        assert!(WIDGET_JS.contains("\"INPAINTING_TIP\""));
+        assert!(WIDGET_JS.contains("اسحب"));
+    }
 }

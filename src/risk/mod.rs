@@ -28,6 +28,8 @@ pub enum Finding {
     KindMismatch,
     /// The drag did not end at the target.
     NotAtTarget,
+    /// The reported position is not where the reported drag ended.
+    Inconsistent,
     /// Too few samples for a real pointer.
     Sparse,
     /// Faster than a person can act.

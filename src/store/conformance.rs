@@ -5,7 +5,10 @@
 use super::{StoreError, Stores};
 use crate::challenge::Secret;
 use crate::cycle::{Cycle, CycleState};
-use crate::model::{AccessKey, AdminToken, Role, Scene, SceneSpec, Tenant, VerificationType};
+use crate::model::{
+    AccessKey, AdminToken, ImageOutcome, Role, Scene, SceneImage, SceneSpec, Tenant,
+    VerificationType,
+};
 
 fn tenant(id: &str, prefix: &str) -> Tenant {
     Tenant {
@@ -45,6 +48,7 @@ pub async fn run(stores: &Stores) {
     tenants(stores).await;
     access_keys(stores).await;
     scenes(stores).await;
+    scene_images(stores).await;
     admin_tokens_and_meta(stores).await;
     cycles(stores).await;
     first_use(stores).await;
@@ -165,6 +169,73 @@ async fn scenes(s: &Stores) {
         "tenant deletion cascades to scenes"
     );
     assert!(!c.delete_tenant("t2").await.unwrap());
+}
+
+async fn scene_images(s: &Stores) {
+    let c = &s.config;
+    let scene = Scene::create(
+        "t1",
+        SceneSpec {
+            name: Some("pool".into()),
+            kind: Some(VerificationType::Jigsaw),
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
+    c.put_scene(&scene).await.unwrap();
+    let image = |id: &str, at: i64| SceneImage {
+        id: id.into(),
+        scene_id: scene.id.clone(),
+        format: "png".into(),
+        bytes: vec![7; 10],
+        size: 10,
+        created_at: at,
+        shown: 0,
+        passed: 0,
+        failed: 0,
+    };
+    c.put_scene_image(&image("img-b", 2)).await.unwrap();
+    c.put_scene_image(&image("img-a", 3)).await.unwrap();
+    assert_eq!(
+        c.scene_image_ids(&scene.id).await.unwrap(),
+        vec!["img-b", "img-a"],
+        "oldest first"
+    );
+    assert!(c.scene_image_ids("other").await.unwrap().is_empty());
+    for outcome in [
+        ImageOutcome::Shown,
+        ImageOutcome::Shown,
+        ImageOutcome::Passed,
+        ImageOutcome::Failed,
+    ] {
+        c.count_image_outcome("img-b", outcome).await.unwrap();
+    }
+    c.count_image_outcome("gone", ImageOutcome::Shown)
+        .await
+        .unwrap();
+    let all = c.scene_images(&scene.id).await.unwrap();
+    assert_eq!(
+        all[0],
+        SceneImage {
+            shown: 2,
+            passed: 1,
+            failed: 1,
+            ..image("img-b", 2)
+        }
+    );
+    assert_eq!(all[0].bytes, vec![7; 10], "bytes round-trip");
+    assert!(c.delete_scene_image(&scene.id, "img-a").await.unwrap());
+    assert!(!c.delete_scene_image(&scene.id, "img-a").await.unwrap());
+    assert!(
+        !c.delete_scene_image("other", "img-b").await.unwrap(),
+        "images are per scene"
+    );
+    assert!(c.delete_scene(&scene.id).await.unwrap());
+    assert!(
+        c.scene_images(&scene.id).await.unwrap().is_empty(),
+        "scene deletion takes its pool"
+    );
 }
 
 async fn admin_tokens_and_meta(s: &Stores) {

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{ConfigStore, HotStore, StoreError, StoreResult};
 use crate::cycle::Cycle;
-use crate::model::{AccessKey, AdminToken, Role, Scene, Tenant};
+use crate::model::{AccessKey, AdminToken, ImageOutcome, Role, Scene, SceneImage, Tenant};
 
 /// The SQLite-backed engine.
 #[derive(Clone)]
@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS access_keys (id TEXT PRIMARY KEY, tenant_id TEXT NOT 
 CREATE INDEX IF NOT EXISTS access_keys_tenant ON access_keys(tenant_id);
 CREATE TABLE IF NOT EXISTS scenes (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, created_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS scenes_tenant ON scenes(tenant_id);
+CREATE TABLE IF NOT EXISTS scene_images (id TEXT PRIMARY KEY, scene_id TEXT NOT NULL, format TEXT NOT NULL, bytes BLOB NOT NULL, created_at INTEGER NOT NULL, shown INTEGER NOT NULL DEFAULT 0, passed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS scene_images_scene ON scene_images(scene_id, created_at);
 CREATE TABLE IF NOT EXISTS admin_tokens (hash BLOB PRIMARY KEY, role TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cycles (id TEXT PRIMARY KEY, version INTEGER NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
@@ -195,6 +197,11 @@ impl ConfigStore for EmbeddedStore {
             let tx = c.transaction().map_err(backend)?;
             tx.execute("DELETE FROM access_keys WHERE tenant_id = ?1", [&id])
                 .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM scene_images WHERE scene_id IN (SELECT id FROM scenes WHERE tenant_id = ?1)",
+                [&id],
+            )
+            .map_err(backend)?;
             tx.execute("DELETE FROM scenes WHERE tenant_id = ?1", [&id])
                 .map_err(backend)?;
             let n = tx
@@ -303,9 +310,100 @@ impl ConfigStore for EmbeddedStore {
     async fn delete_scene(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_owned();
         self.call(move |c| {
-            Ok(c.execute("DELETE FROM scenes WHERE id = ?1", [id])
+            let tx = c.transaction().map_err(backend)?;
+            tx.execute("DELETE FROM scene_images WHERE scene_id = ?1", [&id])
+                .map_err(backend)?;
+            let gone = tx
+                .execute("DELETE FROM scenes WHERE id = ?1", [&id])
                 .map_err(backend)?
+                > 0;
+            tx.commit().map_err(backend)?;
+            Ok(gone)
+        })
+        .await
+    }
+
+    async fn put_scene_image(&self, image: &SceneImage) -> StoreResult<()> {
+        let i = image.clone();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO scene_images (id, scene_id, format, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![i.id, i.scene_id, i.format, i.bytes, i.created_at],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn scene_images(&self, scene_id: &str) -> StoreResult<Vec<SceneImage>> {
+        let scene_id = scene_id.to_owned();
+        self.call(move |c| {
+            let mut st = c
+                .prepare(
+                    "SELECT id, scene_id, format, bytes, created_at, shown, passed, failed FROM scene_images WHERE scene_id = ?1 ORDER BY created_at, id",
+                )
+                .map_err(backend)?;
+            let rows = st
+                .query_map([scene_id], |r| {
+                    let bytes: Vec<u8> = r.get(3)?;
+                    Ok(SceneImage {
+                        id: r.get(0)?,
+                        scene_id: r.get(1)?,
+                        format: r.get(2)?,
+                        size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                        bytes,
+                        created_at: r.get(4)?,
+                        shown: r.get::<_, i64>(5)?.max(0) as u64,
+                        passed: r.get::<_, i64>(6)?.max(0) as u64,
+                        failed: r.get::<_, i64>(7)?.max(0) as u64,
+                    })
+                })
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend)).collect()
+        })
+        .await
+    }
+
+    async fn scene_image_ids(&self, scene_id: &str) -> StoreResult<Vec<String>> {
+        let scene_id = scene_id.to_owned();
+        self.call(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT id FROM scene_images WHERE scene_id = ?1 ORDER BY created_at, id",
+                )
+                .map_err(backend)?;
+            let rows = st
+                .query_map([scene_id], |r| r.get::<_, String>(0))
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend)).collect()
+        })
+        .await
+    }
+
+    async fn delete_scene_image(&self, scene_id: &str, image_id: &str) -> StoreResult<bool> {
+        let (scene_id, image_id) = (scene_id.to_owned(), image_id.to_owned());
+        self.call(move |c| {
+            Ok(c.execute(
+                "DELETE FROM scene_images WHERE scene_id = ?1 AND id = ?2",
+                [scene_id, image_id],
+            )
+            .map_err(backend)?
                 > 0)
+        })
+        .await
+    }
+
+    async fn count_image_outcome(&self, image_id: &str, outcome: ImageOutcome) -> StoreResult<()> {
+        let image_id = image_id.to_owned();
+        let sql = match outcome {
+            ImageOutcome::Shown => "UPDATE scene_images SET shown = shown + 1 WHERE id = ?1",
+            ImageOutcome::Passed => "UPDATE scene_images SET passed = passed + 1 WHERE id = ?1",
+            ImageOutcome::Failed => "UPDATE scene_images SET failed = failed + 1 WHERE id = ?1",
+        };
+        self.call(move |c| {
+            c.execute(sql, [image_id]).map_err(backend)?;
+            Ok(())
         })
         .await
     }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::cycle::Cycle;
-use crate::model::{AccessKey, AdminToken, Scene, Tenant};
+use crate::model::{AccessKey, AdminToken, ImageOutcome, Scene, SceneImage, Tenant};
 
 /// A storage failure. `Conflict` is a domain answer (a unique value is taken); `Backend` is
 /// an engine failure, logged and reported as an internal error.
@@ -60,6 +60,16 @@ pub trait ConfigStore: Send + Sync + 'static {
     /// Scenes of one tenant, or of all tenants, ordered by creation time.
     async fn scenes(&self, tenant_id: Option<&str>) -> StoreResult<Vec<Scene>>;
     async fn delete_scene(&self, id: &str) -> StoreResult<bool>;
+
+    /// Add an image to a scene's custom jigsaw pool.
+    async fn put_scene_image(&self, image: &SceneImage) -> StoreResult<()>;
+    /// The images of a scene's pool (with their bytes and figures), oldest first.
+    async fn scene_images(&self, scene_id: &str) -> StoreResult<Vec<SceneImage>>;
+    /// The ids of a scene's pool, oldest first — cheap, to tell whether a cached pool is current.
+    async fn scene_image_ids(&self, scene_id: &str) -> StoreResult<Vec<String>>;
+    async fn delete_scene_image(&self, scene_id: &str, image_id: &str) -> StoreResult<bool>;
+    /// Count one outcome for an image (no error if the image has been deleted since).
+    async fn count_image_outcome(&self, image_id: &str, outcome: ImageOutcome) -> StoreResult<()>;
 
     async fn put_admin_token(&self, token: &AdminToken) -> StoreResult<()>;
     async fn admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>>;

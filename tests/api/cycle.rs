@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use stile::model::VerificationType;
 
-use crate::helpers::{slider_answer, spawn};
+use crate::helpers::{picture_answer, slider_answer, spawn};
 
 #[tokio::test]
 async fn init_returns_a_slider_challenge_with_a_fresh_nonce() {
@@ -77,18 +77,117 @@ async fn init_refuses_unknown_scenes_foreign_prefixes_and_pages() {
 }
 
 #[tokio::test]
-async fn types_not_in_this_build_say_so() {
+async fn picture_challenges_pass_at_the_target_and_fail_elsewhere_with_a_new_picture() {
     let app = spawn().await;
-    let (s, body) = app
-        .post_json(
-            "/api/v1/init",
-            &json!({"sceneId": app.scene(VerificationType::Jigsaw)}),
-        )
+    for (kind, name) in [
+        (VerificationType::Jigsaw, "jigsaw"),
+        (VerificationType::ImageRestoration, "image-restoration"),
+    ] {
+        let init = app.init(&app.scene(kind)).await;
+        let ch = &init["challenge"];
+        assert_eq!(ch["kind"], name, "{init}");
+        assert!(
+            ch["image"]
+                .as_str()
+                .unwrap()
+                .starts_with("data:image/jpeg;base64,")
+        );
+        assert!(
+            ch["part"]
+                .as_str()
+                .unwrap()
+                .starts_with("data:image/png;base64,")
+        );
+        assert_eq!(
+            (ch["width"].as_u64(), ch["height"].as_u64()),
+            (Some(300), Some(200))
+        );
+        let certify = init["certifyId"].as_str().unwrap();
+        let (target, part_w) = app.picture_target(certify).await;
+        assert_eq!(ch["partW"].as_f64(), Some(part_w));
+        assert!(
+            ch.get("targetX").is_none() && !init.to_string().contains("target"),
+            "the answer leaks: {init}"
+        );
+
+        // 20 px off: wrong (F015), and the retry comes with a fresh picture and secret.
+        let off = if target > 150.0 {
+            target - 20.0
+        } else {
+            target + 20.0
+        };
+        let out = app
+            .answer(&init, 1, picture_answer(name, 5, off, part_w))
+            .await;
+        assert_eq!(
+            (out["passed"].as_bool(), out["code"].as_str()),
+            (Some(false), Some("F015")),
+            "{out}"
+        );
+        assert_eq!(out["retry"], true);
+        let next = &out["challenge"];
+        assert_eq!(next["kind"], name);
+        assert_ne!(
+            next["image"], ch["image"],
+            "a retry must show a new picture"
+        );
+        let (target2, part_w2) = app.picture_target(certify).await;
+
+        // The old answer position means nothing now; the new one passes.
+        let out = app
+            .answer(&init, 2, picture_answer(name, 6, target2 + 3.0, part_w2))
+            .await;
+        assert_eq!(out["passed"], true, "{out}");
+        let param = out["captchaVerifyParam"].as_str().unwrap();
+        let verdict = app.server_verify(param, Some(&app.scene(kind))).await;
+        assert_eq!(verdict["VerifyCode"], "T001", "{verdict}");
+    }
+}
+
+#[tokio::test]
+async fn a_picture_answer_whose_drag_does_not_lead_there_is_refused() {
+    let app = spawn().await;
+    let init = app.init(&app.scene(VerificationType::Jigsaw)).await;
+    let (target, part_w) = app
+        .picture_target(init["certifyId"].as_str().unwrap())
         .await;
+    // The drag stops at 40 % of the track, the reported position claims the gap.
+    let mut a = picture_answer("jigsaw", 7, (300.0 - part_w) * 0.4, part_w);
+    a["x"] = json!(target);
+    let out = app.answer(&init, 1, a).await;
     assert_eq!(
-        (s, body["code"].as_str()),
-        (StatusCode::NOT_IMPLEMENTED, Some("TypeUnavailable"))
+        (out["passed"].as_bool(), out["code"].as_str()),
+        (Some(false), Some("F017")),
+        "{out}"
     );
+    assert_eq!(out["retry"], false);
+}
+
+#[tokio::test]
+async fn switching_a_scene_type_changes_the_next_init_live() {
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::Slider);
+    assert_eq!(app.init(&scene).await["challenge"]["kind"], "slider");
+    for (kind, shown) in [
+        ("jigsaw", "jigsaw"),
+        ("image-restoration", "image-restoration"),
+        ("one-click", "one-click"),
+        ("slider", "slider"),
+    ] {
+        let (s, body) = app
+            .admin(
+                "PATCH",
+                &format!("/admin/v1/scenes/{scene}"),
+                Some(json!({"type": kind})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let init = app.init(&scene).await;
+        assert_eq!(
+            (init["type"].as_str(), init["challenge"]["kind"].as_str()),
+            (Some(kind), Some(shown))
+        );
+    }
 }
 
 #[tokio::test]
@@ -251,19 +350,4 @@ async fn one_click_passes_with_an_approach_and_fails_without() {
         )
         .await;
     assert_eq!(out["code"], "F024");
-}
-
-#[tokio::test]
-async fn switching_a_scene_type_changes_the_next_init() {
-    let app = spawn().await;
-    let scene = app.scene(VerificationType::Slider);
-    let (s, _) = app
-        .admin(
-            "PATCH",
-            &format!("/admin/v1/scenes/{scene}"),
-            Some(json!({"type": "one-click"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(app.init(&scene).await["challenge"]["kind"], "one-click");
 }

@@ -90,3 +90,74 @@ async fn slider_passes_on_the_demo_in_real_chromium() {
     assert!(out.status.success(), "browser checks failed:\n{stdout}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+/// A test-only oracle for the browser run: what a person *sees* in a picture challenge
+/// (where the gap or the missing object is), read from the app's own store. It runs in the
+/// test process on its own port; the server under test has no such endpoint.
+async fn picture_oracle(app: &crate::helpers::TestApp) -> String {
+    use axum::extract::{Path as UrlPath, State};
+    use stile::challenge::Secret;
+    let stores = app.stores.clone();
+    let clock = app.clock.clone();
+    let router = axum::Router::new()
+        .route(
+            "/secret/{certify_id}",
+            axum::routing::get(
+                |State((stores, clock)): State<(stile::store::Stores, stile::clock::Clock)>,
+                 UrlPath(id): UrlPath<String>| async move {
+                    let cycle = stores.hot.cycle(&id, clock.now_ms()).await.ok().flatten();
+                    match cycle.map(|(c, _)| c.secret) {
+                        Some(Secret::Jigsaw(s) | Secret::ImageRestoration(s)) => axum::Json(
+                            serde_json::json!({"targetX": s.target_x, "partW": s.part_w}),
+                        ),
+                        _ => axum::Json(serde_json::json!({})),
+                    }
+                },
+            ),
+        )
+        .with_state((stores, clock));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn every_type_works_in_real_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ready = Path::new("/usr/bin/chromium").exists()
+        && root
+            .join("tests/browser/node_modules/playwright-core")
+            .exists()
+        && command_succeeds(Command::new("node").arg("--version"));
+    if !prerequisite(
+        "chromium + node + playwright-core (cd tests/browser && npm ci)",
+        ready,
+    ) {
+        return;
+    }
+    let app = spawn().await;
+    let oracle = picture_oracle(&app).await;
+    let scenes: serde_json::Map<String, serde_json::Value> = app
+        .demo
+        .iter()
+        .map(|(k, id)| (k.as_str().to_owned(), serde_json::Value::from(id.clone())))
+        .collect();
+    let shots = root.join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/types.mjs"))
+        .arg(&app.base)
+        .arg(&oracle)
+        .arg(serde_json::Value::Object(scenes).to_string())
+        .arg(&shots)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser checks failed:\n{stdout}");
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub prefix: String,
     pub demo: Vec<(VerificationType, String)>,
     pub clock: Clock,
+    /// The app's stores, for tests that play a person who can *see* a picture's answer.
+    pub stores: stile::store::Stores,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -54,6 +56,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings))
         });
     let base = app.base_url();
     let clock = app.state().clock.clone();
+    let stores = app.state().stores.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
         app.run_until(async {
@@ -71,6 +74,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings))
         prefix: first.prefix.clone(),
         demo: first.demo_scenes.clone(),
         clock,
+        stores,
         http: reqwest::Client::new(),
         dir,
         stop: Some(tx),
@@ -159,6 +163,24 @@ impl TestApp {
         let (status, out) = self.post_json("/api/v1/answer", &body).await;
         assert_eq!(status, StatusCode::OK, "answer: {out}");
         out
+    }
+
+    /// Where a picture challenge's part belongs (what a person sees): (target x, part width).
+    pub async fn picture_target(&self, certify_id: &str) -> (f64, f64) {
+        use stile::challenge::Secret;
+        let (cycle, _) = self
+            .stores
+            .hot
+            .cycle(certify_id, self.clock.now_ms())
+            .await
+            .unwrap()
+            .expect("cycle exists");
+        match cycle.secret {
+            Secret::Jigsaw(s) | Secret::ImageRestoration(s) => {
+                (f64::from(s.target_x), f64::from(s.part_w))
+            }
+            other => panic!("not a picture challenge: {other:?}"),
+        }
     }
 
     /// Init + a human-like full drag; the pass token.
@@ -250,4 +272,14 @@ pub fn drag_points(seed: u64, reach: f64) -> Vec<[f64; 3]> {
 
 pub fn slider_answer(seed: u64, reach: f64) -> Value {
     json!({"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": drag_points(seed, reach), "env": {"webdriver": false}})
+}
+
+/// A human-like drag on a picture challenge that releases the part at picture position `x`
+/// (part `part_w` wide, on the 300 px picture, 300 px track).
+pub fn picture_answer(kind: &str, seed: u64, x: f64, part_w: f64) -> Value {
+    let span = 300.0 - part_w;
+    let points = drag_points(seed, x / span);
+    let last = points.last().unwrap()[0];
+    json!({"kind": kind, "x": last / 300.0 * span, "trackWidth": 300, "pointer": "mouse",
+           "points": points, "env": {"webdriver": false}})
 }

@@ -124,6 +124,7 @@ async fn every_documented_route_is_served() {
     for (path, item) in paths {
         let concrete = path
             .replace("{id}", "zzzz")
+            .replace("{image_id}", "img-zzzz")
             .replace("{scene}", &app.demo[1].1);
         for method in ["get", "post", "patch", "delete"] {
             if item.get(method).is_none() {

@@ -6,5 +6,6 @@ mod bad_input;
 mod cycle;
 mod external;
 mod helpers;
+mod images;
 mod lifecycle;
 mod server_verify;
