@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing chromium (Debian package)"
+if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+  # chromium, and a CJK font so that screenshots of the Chinese, Japanese and Korean texts
+  # are legible (the checks read the DOM, not pixels)
+  echo "installing chromium and fonts-wqy-microhei (Debian packages)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
 fi
 if ! python3 -c "import alibabacloud_captcha20230305" 2>/dev/null; then
   echo "installing the Alibaba Cloud CAPTCHA Python SDK"

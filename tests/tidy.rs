@@ -50,7 +50,7 @@ fn domain_modules_know_nothing_of_http_or_storage_engines() {
         "crate::store::embedded",
     ];
     let mut files = Vec::new();
-    for domain in ["challenge", "risk"] {
+    for domain in ["challenge", "risk", "imaging"] {
         rust_files(&src().join(domain), &mut files);
     }
     for file in [
