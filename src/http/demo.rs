@@ -79,6 +79,13 @@ struct PageQuery {
     lang: Option<String>,
 }
 
+/// The language a demo page asks for, when built in; else the scene's default.
+fn page_lang(asked: Option<String>, scene: &crate::model::Scene) -> String {
+    asked
+        .filter(|l| crate::model::LANGUAGES.contains(&l.as_str()))
+        .unwrap_or_else(|| scene.language.clone())
+}
+
 async fn page(
     State(st): State<AppState>,
     Path(scene_id): Path<String>,
@@ -108,10 +115,7 @@ async fn page(
     } else {
         "callback"
     };
-    let lang = q
-        .lang
-        .filter(|l| crate::model::LANGUAGES.contains(&l.as_str()))
-        .unwrap_or_else(|| scene.language.clone());
+    let lang = page_lang(q.lang, &scene);
     let html = PAGE
         .replace("{{SCENE_ID}}", &html_escape(&scene.id))
         .replace("{{SCENE_NAME}}", &html_escape(&scene.name))
@@ -208,10 +212,7 @@ async fn form_page(
         )
             .into_response());
     };
-    let lang = q
-        .lang
-        .filter(|l| crate::model::LANGUAGES.contains(&l.as_str()))
-        .unwrap_or_else(|| scene.language.clone());
+    let lang = page_lang(q.lang, &scene);
     let html = FORM_PAGE
         .replace("{{SCENE_ID}}", &html_escape(&scene.id))
         .replace("{{SCENE_NAME}}", &html_escape(&scene.name))

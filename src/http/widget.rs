@@ -19,23 +19,6 @@ const WIDGET_SRC: &str = include_str!("../../widget/AliyunCaptcha.js");
 /// The built-in texts: 17 languages × 13 keys (strict JSON, also a JS expression).
 pub const LANG_JSON: &str = include_str!("../../widget/lang.json");
 
-/// The text keys every built-in language defines.
-pub const TEXT_KEYS: [&str; 13] = [
-    "START_VERIFY",
-    "POPUP_TITLE",
-    "SLIDE_TIP",
-    "CHECK_BOX_TIP",
-    "PUZZLE_TIP",
-    "INPAINTING_TIP",
-    "VERIFYING",
-    "SUCCESS",
-    "SLIDE_FAIL",
-    "CAPTCHA_FAIL",
-    "CONGESTION",
-    "CAPTCHA_COMPLETED",
-    "FINISH_CAPTCHA",
-];
-
 /// The script as served: the source with its text table filled in.
 pub static WIDGET_JS: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| WIDGET_SRC.replacen("__STILE_TEXT__", LANG_JSON.trim(), 1));
@@ -136,6 +119,7 @@ async fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TEXT_KEYS;
 
     const LANGUAGES: [&str; 17] = [
         "cn", "tw", "en", "ar", "de", "es", "fr", "in", "it", "ja", "ko", "pt", "ru", "ms", "th",

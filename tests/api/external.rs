@@ -60,28 +60,24 @@ async fn official_aliyun_python_sdk_verifies_against_stile() {
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
 
-#[tokio::test]
-async fn slider_passes_on_the_demo_in_real_chromium() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+/// Whether Chromium, node and playwright-core are there (see `prerequisite`).
+fn browser_ready(root: &Path) -> bool {
     let ready = Path::new("/usr/bin/chromium").exists()
         && root
             .join("tests/browser/node_modules/playwright-core")
             .exists()
         && command_succeeds(Command::new("node").arg("--version"));
-    if !prerequisite(
+    prerequisite(
         "chromium + node + playwright-core (cd tests/browser && npm ci)",
         ready,
-    ) {
-        return;
-    }
-    let app = spawn().await;
-    let shots = root.join("target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
+    )
+}
+
+/// Run a browser script with `args`; assert it ran and reported no failure.
+async fn run_browser_script(root: &Path, script: &str, args: &[String]) {
     let out = tokio::process::Command::new("node")
-        .arg(root.join("tests/browser/slider.mjs"))
-        .arg(&app.base)
-        .arg(app.scene(VerificationType::Slider))
-        .arg(&shots)
+        .arg(root.join("tests/browser").join(script))
+        .args(args)
         .output()
         .await
         .unwrap();
@@ -89,6 +85,23 @@ async fn slider_passes_on_the_demo_in_real_chromium() {
     println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "browser checks failed:\n{stdout}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+#[tokio::test]
+async fn slider_passes_on_the_demo_in_real_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !browser_ready(root) {
+        return;
+    }
+    let app = spawn().await;
+    let shots = root.join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let args = [
+        app.base.clone(),
+        app.scene(VerificationType::Slider),
+        shots.display().to_string(),
+    ];
+    run_browser_script(root, "slider.mjs", &args).await;
 }
 
 /// A test-only oracle for the browser run: what a person *sees* in a picture challenge
@@ -127,15 +140,7 @@ async fn picture_oracle(app: &crate::helpers::TestApp) -> String {
 #[tokio::test]
 async fn every_type_works_in_real_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let ready = Path::new("/usr/bin/chromium").exists()
-        && root
-            .join("tests/browser/node_modules/playwright-core")
-            .exists()
-        && command_succeeds(Command::new("node").arg("--version"));
-    if !prerequisite(
-        "chromium + node + playwright-core (cd tests/browser && npm ci)",
-        ready,
-    ) {
+    if !browser_ready(root) {
         return;
     }
     let app = spawn().await;
@@ -147,17 +152,11 @@ async fn every_type_works_in_real_chromium() {
         .collect();
     let shots = root.join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = tokio::process::Command::new("node")
-        .arg(root.join("tests/browser/types.mjs"))
-        .arg(&app.base)
-        .arg(&oracle)
-        .arg(serde_json::Value::Object(scenes).to_string())
-        .arg(&shots)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser checks failed:\n{stdout}");
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let args = [
+        app.base.clone(),
+        oracle,
+        serde_json::Value::Object(scenes).to_string(),
+        shots.display().to_string(),
+    ];
+    run_browser_script(root, "types.mjs", &args).await;
 }

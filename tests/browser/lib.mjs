@@ -160,3 +160,23 @@ export async function touchDrag(page, cdp, { fraction = 1, shot = null, shotTarg
   await touch('touchEnd', null);
 }
 
+
+/* The demo page */
+
+/** Wait for the verdict panel to show a verdict newer than `afterSeq`; returns it. */
+export async function verdict(page, afterSeq = 0) {
+  await page.waitForFunction(
+    (n) => {
+      const el = document.querySelector('#demo-verdict[data-code]');
+      return el && Number(el.dataset.seq || 1) > n;
+    },
+    afterSeq,
+    { timeout: 15000 },
+  );
+  return page.$eval('#demo-verdict', (el) => ({
+    code: el.dataset.code,
+    result: el.dataset.result,
+    seq: Number(el.dataset.seq || 1),
+  }));
+}
+

@@ -18,7 +18,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AS_PERSON, ARGS, CHROMIUM, chromium, check, expect, mouseDrag, rand, randInt, report, sleep, totals, touchDrag,
+  AS_PERSON, ARGS, CHROMIUM, chromium, check, expect, mouseDrag, rand, randInt, report, sleep, totals, touchDrag, verdict,
 } from './lib.mjs';
 
 const [baseArg, sceneId, shotDir] = process.argv.slice(2);
@@ -102,23 +102,6 @@ async function revealSlider(page, mode) {
       .catch(() => 'no widget on the page');
     throw new Error(`no slider appeared; the widget shows: ${shown || '(nothing)'}`);
   }
-}
-
-/** Wait for the verdict panel to show a verdict newer than `afterSeq`; returns it. */
-async function verdict(page, afterSeq = 0) {
-  await page.waitForFunction(
-    (n) => {
-      const el = document.querySelector('#demo-verdict[data-code]');
-      return el && Number(el.dataset.seq || 1) > n;
-    },
-    afterSeq,
-    { timeout: 10000 },
-  );
-  return page.$eval('#demo-verdict', (el) => ({
-    code: el.dataset.code,
-    result: el.dataset.result,
-    seq: Number(el.dataset.seq || 1),
-  }));
 }
 
 /** Wait until the slider's data-state is one of `states`. */

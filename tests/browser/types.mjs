@@ -20,7 +20,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, mouseDrag, rand, randInt, report, sleep, sliderGeometry,
-  totals, touchDrag,
+  totals, touchDrag, verdict,
 } from './lib.mjs';
 
 const [baseArg, oracleArg, scenesArg, shotDir] = process.argv.slice(2);
@@ -70,18 +70,6 @@ async function openDemo(context, type, { mode = 'popup', style = 'callback', lan
 
 function noErrors(watch) {
   expect(watch.errors.length === 0, watch.errors.map((e) => `page error: ${e}`).join('; '));
-}
-
-async function verdict(page, afterSeq = 0) {
-  await page.waitForFunction(
-    (n) => {
-      const el = document.querySelector('#demo-verdict[data-code]');
-      return el && Number(el.dataset.seq || 1) > n;
-    },
-    afterSeq,
-    { timeout: 15000 },
-  );
-  return page.$eval('#demo-verdict', (el) => ({ code: el.dataset.code, result: el.dataset.result }));
 }
 
 function windowSelector(mode) {
