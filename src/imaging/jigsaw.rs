@@ -38,7 +38,10 @@ struct Shade {
 }
 
 impl Shade {
-    fn random(rng: &mut impl Rng) -> Shade {
+    /// Decoys are drawn a little bolder than the true gap, so that "strongest shaded
+    /// outline" picks a decoy even though its shape fits the piece less well.
+    fn random(rng: &mut impl Rng, decoy: bool) -> Shade {
+        let boost = if decoy { rng.random_range(0.08..0.2) } else { 0.0 };
         let dark = rng.random_bool(0.8);
         let v = if dark {
             rng.random_range(0.0..45.0)
@@ -51,16 +54,17 @@ impl Shade {
                 v + rng.random_range(-8.0..8.0),
                 v + rng.random_range(-8.0..8.0),
             ],
-            base: if dark {
-                rng.random_range(0.38..0.62)
-            } else {
-                rng.random_range(0.3..0.5)
-            },
+            base: boost
+                + if dark {
+                    rng.random_range(0.38..0.58)
+                } else {
+                    rng.random_range(0.3..0.48)
+                },
             rim: rng.random_range(0.08..0.32),
             rim_width: rng.random_range(1.5..4.0),
             tilt: (rng.random_range(-0.25..0.25), rng.random_range(-0.25..0.25)),
-            edge: if rng.random_bool(0.7) {
-                rng.random_range(0.15..0.55)
+            edge: if decoy || rng.random_bool(0.6) {
+                rng.random_range(0.15..0.5) + boost * 1.5
             } else {
                 0.0
             },
@@ -155,7 +159,9 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
         let same_line = i == 0 && rng.random_bool(0.85) || i == 1 && rng.random_bool(0.35);
         for attempt in 0..60 {
             let y = if same_line && attempt < 40 {
-                (piece_y as i64 + i64::from(ph) / 2 - i64::from(dh) / 2)
+                // Bodies level with each other, so that their sides line up.
+                (i64::from(piece_y) + shape.body_top().round() as i64
+                    - d.body_top().round() as i64)
                     .clamp(2, i64::from(HEIGHT - dh - 2)) as u32
             } else {
                 rng.random_range(2..=HEIGHT - dh - 2)
@@ -179,8 +185,8 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
             rng.random_range(0.45..0.85),
         );
     }
-    for p in &placed {
-        Shade::random(&mut rng).apply(&mut canvas, &p.shape, p.x, p.y);
+    for (i, p) in placed.iter().enumerate() {
+        Shade::random(&mut rng, i > 0).apply(&mut canvas, &p.shape, p.x, p.y);
     }
 
     let piece = cut_piece(&original, &shape, gap_x, piece_y, &mut rng);
@@ -200,33 +206,28 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
     }
 }
 
-/// Blends the content under the true gap into a decoy's outline (centres aligned).
+/// Blends the content under the true gap into the piece's outline laid over a decoy
+/// (bodies aligned), feathered at its edge: matching the piece's pixels against the
+/// picture then scores the decoy as high as the gap.
 fn ghost(c: &mut Canvas, original: &Canvas, gap: &Placed, decoy: &Placed, weight: f32) {
     let (gw, gh) = gap.shape.box_size();
-    let (dw, dh) = decoy.shape.box_size();
-    let (ox, oy) = (
-        gap.x as i64 + i64::from(gw) / 2 - i64::from(dw) / 2,
-        gap.y as i64 + i64::from(gh) / 2 - i64::from(dh) / 2,
-    );
-    for ly in 0..dh {
-        for lx in 0..dw {
-            let cov = coverage(decoy.shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5));
+    let ox = i64::from(decoy.x) + decoy.shape.body_left().round() as i64
+        - gap.shape.body_left().round() as i64;
+    let oy = i64::from(decoy.y) + decoy.shape.body_top().round() as i64
+        - gap.shape.body_top().round() as i64;
+    for ly in 0..gh {
+        for lx in 0..gw {
+            let d = gap.shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+            let cov = ((1.5 - d) / 3.0).clamp(0.0, 1.0);
             if cov <= 0.0 {
                 continue;
             }
-            let (sx, sy) = (ox + i64::from(lx), oy + i64::from(ly));
-            let (tx, ty) = ((decoy.x + lx) as usize, (decoy.y + ly) as usize);
-            if sx < 0
-                || sy < 0
-                || sx as usize >= c.w
-                || sy as usize >= c.h
-                || tx >= c.w
-                || ty >= c.h
-            {
+            let (tx, ty) = (ox + i64::from(lx), oy + i64::from(ly));
+            if tx < 0 || ty < 0 || tx as usize >= c.w || ty as usize >= c.h {
                 continue;
             }
-            let src = original.get(sx as usize, sy as usize);
-            c.blend(tx, ty, src, weight * cov);
+            let src = original.get((gap.x + lx) as usize, (gap.y + ly) as usize);
+            c.blend(tx as usize, ty as usize, src, weight * cov);
         }
     }
 }

@@ -228,3 +228,51 @@ mod tests {
         assert_ne!(j.background, jigsaw(5, None).background);
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::canvas::Canvas;
+    use super::*;
+    use rand::SeedableRng;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn breakdown() {
+        let n = 300;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let t = Instant::now();
+        let mut cs = Vec::new();
+        for _ in 0..n {
+            cs.push(backdrop::procedural(&mut rng));
+        }
+        println!("procedural {:?}", t.elapsed() / n);
+        let t = Instant::now();
+        for _ in 0..n {
+            let mut c = Canvas::new(300, 200, [0.0; 3]);
+            backdrop::texture(&mut c, &mut rng, 10.0);
+        }
+        println!("texture {:?}", t.elapsed() / n);
+        let t = Instant::now();
+        for c in &mut cs {
+            backdrop::grade_randomly(c, &mut rng);
+        }
+        println!("grade {:?}", t.elapsed() / n);
+        let t = Instant::now();
+        let mut raws = Vec::new();
+        for c in &cs {
+            raws.push(c.to_rgb8(5, 3.0));
+        }
+        println!("to_rgb8 {:?}", t.elapsed() / n);
+        let t = Instant::now();
+        for r in &raws {
+            std::hint::black_box(encode::jpeg(r, 300, 200, 72));
+        }
+        println!("jpeg {:?}", t.elapsed() / n);
+        let t = Instant::now();
+        for s in 0..n {
+            std::hint::black_box(jigsaw(u64::from(s), None));
+        }
+        println!("jigsaw {:?}", t.elapsed() / n);
+    }
+}

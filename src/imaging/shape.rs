@@ -64,7 +64,7 @@ impl PieceShape {
     /// that a person can tell it from `self` at a glance.
     pub fn decoy_of(&self, rng: &mut impl Rng) -> PieceShape {
         let mut d = *self;
-        d.body = (self.body + rng.random_range(-3.0..3.0f32)).clamp(28.0, 41.0);
+        d.body = (self.body + rng.random_range(-1.5..1.5f32)).clamp(32.0, 41.0);
         d.r = d.body * rng.random_range(0.17..0.21);
         loop {
             let a = rng.random_range(0..4);
@@ -92,6 +92,16 @@ impl PieceShape {
     fn reach(&self) -> [f32; 4] {
         self.sides
             .map(|s| if s == Side::Knob { 1.5 * self.r } else { 0.0 })
+    }
+
+    /// Distance from the left of the box to the left of the body.
+    pub fn body_left(&self) -> f32 {
+        PAD + self.reach()[3]
+    }
+
+    /// Distance from the top of the box to the top of the body.
+    pub fn body_top(&self) -> f32 {
+        PAD + self.reach()[0]
     }
 
     /// Width and height of the shape's box, padding included.
