@@ -39,7 +39,7 @@ fn report(name: &str, mut r: Run) {
     let mean_b = r.bytes.iter().sum::<usize>() as f64 / n as f64;
     let max_b = r.bytes.iter().copied().max().unwrap_or(0);
     println!(
-        "| {name:<11} | {n:>5} | {median:>8.0} | {p99:>8.0} | {:>9.0} | {:>10.1} | {:>9.1} |",
+        "| {name:<11} | {n:>5} | {median:>9.0} | {p99:>7.0} | {:>10.0} | {:>8.1} | {:>7.1} |",
         1e6 / mean_us,
         mean_b / 1024.0,
         max_b as f64 / 1024.0,
@@ -52,7 +52,7 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(2000);
     println!("| challenge   |     N | median µs |  p99 µs | per s/core | mean KiB | max KiB |");
-    println!("|-------------|------:|---------:|--------:|----------:|-----------:|----------:|");
+    println!("|-------------|------:|----------:|--------:|-----------:|---------:|--------:|");
     report(
         "jigsaw",
         measure(n, |s| {

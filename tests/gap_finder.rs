@@ -282,11 +282,11 @@ impl Case {
     }
 }
 
+/// A named solver: picture in, guessed x out.
+type Detector = (&'static str, fn(&Case) -> u32);
+
 /// Hit rates (|found - answer| ≤ 6) per detector, and the mean chance level.
-fn hit_rates(
-    cases: &[(Case, u32)],
-    detectors: &[(&str, fn(&Case) -> u32)],
-) -> (Vec<(String, f64)>, f64) {
+fn hit_rates(cases: &[(Case, u32)], detectors: &[Detector]) -> (Vec<(String, f64)>, f64) {
     let chance = cases.iter().map(|(c, _)| c.chance()).sum::<f64>() / cases.len() as f64;
     let rates = detectors
         .iter()
@@ -324,7 +324,7 @@ fn restoration_detectors_stay_near_chance() {
             )
         })
         .collect();
-    let detectors: [(&str, fn(&Case) -> u32); 5] = [
+    let detectors: [Detector; 5] = [
         ("object template (NCC)", Case::content),
         ("object outline on Sobel edges", Case::outline_edges),
         ("oriented outline on Sobel edges", Case::oriented_edges),
@@ -354,7 +354,7 @@ fn jigsaw_detectors_are_wrong_most_of_the_time() {
             )
         })
         .collect();
-    let detectors: [(&str, fn(&Case) -> u32); 4] = [
+    let detectors: [Detector; 4] = [
         ("piece outline on Sobel edges", Case::outline_edges),
         ("oriented outline on Sobel edges", Case::oriented_edges),
         ("piece content (NCC)", Case::content),
@@ -390,6 +390,9 @@ fn write_samples() {
             (seed as u32 / 2) * (HEIGHT + 4),
         );
         image::imageops::replace(&mut sheet, &start, i64::from(sx), i64::from(sy));
+        start
+            .save(dir.join(format!("jigsaw-{seed}-start.jpg")))
+            .unwrap();
         let bg = rgb(&j.background);
         let piece = rgba(&j.piece);
         composite(&bg, &piece, 0, j.piece_y)
@@ -417,6 +420,12 @@ fn write_samples() {
             .unwrap();
         solved
             .save(dir.join(format!("restoration-{seed}-solved.png")))
+            .unwrap();
+        solved
+            .save(dir.join(format!("restoration-{seed}-solved.jpg")))
+            .unwrap();
+        start
+            .save(dir.join(format!("restoration-{seed}-start.jpg")))
             .unwrap();
         let sy = i64::from((seed - first) as u32 * (HEIGHT + 4));
         image::imageops::replace(&mut sheet, &start, 0, sy);

@@ -41,7 +41,11 @@ impl Shade {
     /// Decoys are drawn a little bolder than the true gap, so that "strongest shaded
     /// outline" picks a decoy even though its shape fits the piece less well.
     fn random(rng: &mut impl Rng, decoy: bool) -> Shade {
-        let boost = if decoy { rng.random_range(0.08..0.2) } else { 0.0 };
+        let boost = if decoy {
+            rng.random_range(0.08..0.2)
+        } else {
+            0.0
+        };
         let dark = rng.random_bool(0.8);
         let v = if dark {
             rng.random_range(0.0..45.0)
@@ -160,8 +164,7 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
         for attempt in 0..60 {
             let y = if same_line && attempt < 40 {
                 // Bodies level with each other, so that their sides line up.
-                (i64::from(piece_y) + shape.body_top().round() as i64
-                    - d.body_top().round() as i64)
+                (i64::from(piece_y) + shape.body_top().round() as i64 - d.body_top().round() as i64)
                     .clamp(2, i64::from(HEIGHT - dh - 2)) as u32
             } else {
                 rng.random_range(2..=HEIGHT - dh - 2)

@@ -229,6 +229,8 @@ mod tests {
     }
 }
 
+/// Where a jigsaw's time goes: `cargo test --release --lib imaging::timing -- --ignored
+/// --nocapture`.
 #[cfg(test)]
 mod timing {
     use super::canvas::Canvas;
@@ -237,7 +239,7 @@ mod timing {
     use std::time::Instant;
 
     #[test]
-    #[ignore]
+    #[ignore = "a timing breakdown, run by hand in release"]
     fn breakdown() {
         let n = 300;
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
