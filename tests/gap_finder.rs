@@ -232,6 +232,49 @@ impl Case {
         })
     }
 
+    /// Two stages, as an attacker who has looked at the pictures would do: the four most
+    /// strongly shaded candidates on the row (at least 20 px apart), then the one whose
+    /// outline is softest for its shading ("the real gap is the blurry one").
+    fn softest_shaded(&self) -> u32 {
+        let inside = self.pixels(|a| a > 0.95);
+        let ring = self.pixels(|a| a == 0.0);
+        let o = self.outline();
+        let mean = |x: usize, ps: &[(usize, usize)]| {
+            ps.iter()
+                .map(|&(px, py)| self.image.at(x + px, self.y + py))
+                .sum::<f32>()
+                / ps.len().max(1) as f32
+        };
+        let mut scored: Vec<(u32, f32)> = (self.lo..=self.hi)
+            .map(|x| {
+                let xu = x as usize;
+                (x, (mean(xu, &inside) - mean(xu, &ring)).abs())
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut picks: Vec<(u32, f32)> = Vec::new();
+        for (x, contrast) in scored {
+            if picks.iter().all(|p| p.0.abs_diff(x) >= 20) {
+                picks.push((x, contrast));
+            }
+            if picks.len() == 4 {
+                break;
+            }
+        }
+        picks
+            .into_iter()
+            .map(|(x, contrast)| {
+                let edges: f32 = o
+                    .iter()
+                    .map(|&(px, py, _, _)| self.mag(x as usize + px, self.y + py))
+                    .sum::<f32>()
+                    / o.len().max(1) as f32;
+                (x, edges / (contrast + 1.0))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(self.lo, |p| p.0)
+    }
+
     /// Edge energy under the sprite's footprint, lowest first: "the empty spot".
     fn emptiest(&self) -> u32 {
         let inside = self.pixels(|a| a > 0.5);
@@ -344,21 +387,23 @@ fn restoration_detectors_stay_near_chance() {
 }
 
 #[test]
-fn jigsaw_detectors_stay_below_the_regression_bound() {
+fn jigsaw_detectors_are_wrong_most_of_the_time() {
     let cases: Vec<(Case, u32)> = (0..N)
         .map(|seed| {
-            let j = imaging::jigsaw(seed + 10_000, None);
+            // Seeds 50 000‥: held out from the 10 000‥ range the generator was tuned on.
+            let j = imaging::jigsaw(seed + 50_000, None);
             (
                 Case::new(&rgb(&j.background), &rgba(&j.piece), j.piece_y),
                 j.gap_x,
             )
         })
         .collect();
-    let detectors: [Detector; 4] = [
+    let detectors: [Detector; 5] = [
         ("piece outline on Sobel edges", Case::outline_edges),
         ("oriented outline on Sobel edges", Case::oriented_edges),
         ("piece content (NCC)", Case::content),
         ("shading contrast inside/outside", Case::shading),
+        ("softest of the 4 most shaded", Case::softest_shaded),
     ];
     let (rates, chance) = hit_rates(&cases, &detectors);
     print_table("Jigsaw", cases.len(), &rates, chance);
@@ -367,14 +412,16 @@ fn jigsaw_detectors_stay_below_the_regression_bound() {
     }
 }
 
-/// The jigsaw bound. Measured on seeds 10 000‥10 199 (see docs/BENCHMARKS.md): outline on
-/// Sobel edges ≈ 60%, oriented outline ≈ 69%, piece content (NCC) ≈ 78%, shading contrast
-/// ≈ 58%. A jigsaw has a visible gap by design, and a detector that knows the piece's exact
-/// shape and scans only the piece's row meets just the decoys placed on that row, so these
-/// solvers still win more often than not; the bound is the worst figure plus a margin for
-/// seed-to-seed noise (±3% at n = 200), and exists to catch regressions, not to claim
-/// safety. Behaviour and trajectory checks carry the jigsaw's defence.
-const JIGSAW_BOUND: f64 = 0.85;
+/// The jigsaw bound: every detector must be wrong at least half the time. Measured on the
+/// held-out seeds 50 000‥50 199 (docs/BENCHMARKS.md has the table): ≈ 20–40%, against a
+/// chance level of ≈ 7%. A jigsaw has a visible gap by design; what keeps these solvers
+/// wrong is that the hole does not hold the piece's content (so content matching lands on
+/// the decoys, which do), that two or three decoys share the piece's row, the closest of
+/// them differing on a single side, and that decoys are shaded and outlined more boldly
+/// than the true gap. A detector that cannot tell the row's candidates apart scores about
+/// one in three or four; the margin to 50% covers seed-to-seed noise (±3.5% at n = 200).
+/// Behaviour and trajectory checks carry the rest of the jigsaw's defence.
+const JIGSAW_BOUND: f64 = 0.5;
 
 #[test]
 #[ignore = "writes sample images to /tmp/imaging-samples"]

@@ -359,8 +359,13 @@ fn terrain(c: &mut Canvas, rng: &mut impl Rng) {
 
 /// Thin straight strokes in random directions: strong edges everywhere.
 fn streaks(c: &mut Canvas, rng: &mut impl Rng) {
-    for _ in 0..rng.random_range(2..9) {
-        let (x, y) = (rng.random_range(0.0..W), rng.random_range(0.0..H));
+    let n = rng.random_range(2..9);
+    strokes(c, rng, n, (0.0, H));
+}
+
+fn strokes(c: &mut Canvas, rng: &mut impl Rng, count: usize, band: (f32, f32)) {
+    for _ in 0..count {
+        let (x, y) = (rng.random_range(0.0..W), rng.random_range(band.0..band.1));
         let a = rng.random_range(0.0..std::f32::consts::PI);
         let (len, th) = (rng.random_range(20.0..120.0), rng.random_range(0.8..2.5));
         let (dx, dy) = (a.cos() * len * 0.5, a.sin() * len * 0.5);

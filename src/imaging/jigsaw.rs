@@ -2,15 +2,19 @@
 //! other shapes, and the piece cut from the undamaged picture.
 //!
 //! What defeats the cheap solvers, each measured in `tests/gap_finder.rs`:
-//! - decoys are shaded from the same distribution as the true gap (so "darkest region"
-//!   picks at random), most often sit at the piece's own height (so a scan along the
-//!   slider's line meets them), and their outlines share the body and two or more sides
-//!   with the piece (so an outline template scores them almost as high);
-//! - each decoy carries a faint ghost of the piece's own pixels, so matching the piece's
-//!   content against the background finds decoys as readily as the gap;
+//! - the hole does not hold the piece's content: it is refilled with the picture reflected
+//!   through a point near its centre (feathered, so no seam runs along the outline), while
+//!   each decoy carries a ghost of the piece's own pixels — matching the piece's content
+//!   against the picture lands on decoys;
+//! - two or three decoys, mostly on the piece's own row with their bodies level with the
+//!   gap's; the closest differs from the piece on a single side (a knob turned into a hole
+//!   or back), the others on two;
+//! - decoys are shaded and outlined more boldly and mostly crisp, the true gap mostly with a
+//!   soft edge — and each the other way round now and then, so neither "strongest outline"
+//!   nor "softest outline" is a rule;
 //! - shading strength, rim, tilt and outline vary per gap, and the whole picture gets a
 //!   random colour grade and grain; the piece gets its own bevel, outline, tint and grain,
-//!   so it is never a pixel-exact copy of the hole.
+//!   so it is never a pixel-exact copy of anything in the picture.
 //!
 //! A person matches outlines: the gap is the one shaped like the piece.
 
@@ -35,6 +39,9 @@ struct Shade {
     tilt: (f32, f32),
     edge: f32,
     edge_colour: Rgb,
+    /// Width (px) over which the shading fades in at the outline: the true gap's edge is
+    /// soft, the decoys' crisp, so summing edge strength along an outline favours decoys.
+    soft: f32,
 }
 
 impl Shade {
@@ -42,7 +49,7 @@ impl Shade {
     /// outline" picks a decoy even though its shape fits the piece less well.
     fn random(rng: &mut impl Rng, decoy: bool) -> Shade {
         let boost = if decoy {
-            rng.random_range(0.08..0.2)
+            rng.random_range(0.16..0.3)
         } else {
             0.0
         };
@@ -67,7 +74,7 @@ impl Shade {
             rim: rng.random_range(0.08..0.32),
             rim_width: rng.random_range(1.5..4.0),
             tilt: (rng.random_range(-0.25..0.25), rng.random_range(-0.25..0.25)),
-            edge: if decoy || rng.random_bool(0.6) {
+            edge: if decoy || rng.random_bool(0.35) {
                 rng.random_range(0.15..0.5) + boost * 1.5
             } else {
                 0.0
@@ -76,6 +83,13 @@ impl Shade {
                 [245.0, 245.0, 245.0]
             } else {
                 [25.0, 25.0, 25.0]
+            },
+            // Mostly soft for the true gap, mostly crisp for decoys — but not always, so that
+            // "the softest outline" is no giveaway either.
+            soft: if rng.random_bool(if decoy { 0.3 } else { 0.75 }) {
+                rng.random_range(2.0..3.0)
+            } else {
+                0.0
             },
         }
     }
@@ -90,10 +104,10 @@ impl Shade {
                     continue;
                 }
                 let d = shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
-                if d > 1.5 {
+                if d > 1.5 + self.soft {
                     continue;
                 }
-                let cov = coverage(d);
+                let cov = (0.5 - d / (1.0 + self.soft)).clamp(0.0, 1.0);
                 if cov > 0.0 {
                     let depth = (-d).max(0.0);
                     let a = self.base
@@ -156,11 +170,12 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
     };
 
     let mut placed = vec![gap];
-    let decoys = if rng.random_bool(0.6) { 2 } else { 1 };
+    let decoys = if rng.random_bool(0.3) { 3 } else { 2 };
     for i in 0..decoys {
-        let d = shape.decoy_of(&mut rng);
+        // The first decoy is the closest look-alike: one side differs.
+        let d = shape.decoy_differing_on(&mut rng, if i == 0 { 1 } else { 2 });
         let (dw, dh) = d.box_size();
-        let same_line = i == 0 && rng.random_bool(0.85) || i == 1 && rng.random_bool(0.35);
+        let same_line = i < 2 && rng.random_bool(0.9) || rng.random_bool(0.3);
         for attempt in 0..60 {
             let y = if same_line && attempt < 40 {
                 // Bodies level with each other, so that their sides line up.
@@ -178,14 +193,17 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
         }
     }
 
-    // Decoys first get a ghost of the piece's own pixels, then every gap its own shading.
+    // The true gap's own pixels are replaced (the hole does not hold the piece's content, so
+    // matching the piece against the picture cannot find it there), and the decoys get a
+    // ghost of the piece's pixels instead; then every gap its own shading.
+    refill(&mut canvas, &original, &placed[0], &mut rng);
     for p in &placed[1..] {
         ghost(
             &mut canvas,
             &original,
             &placed[0],
             p,
-            rng.random_range(0.45..0.85),
+            rng.random_range(0.7..0.95),
         );
     }
     for (i, p) in placed.iter().enumerate() {
@@ -206,6 +224,31 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
         piece_h: ph,
         piece_y,
         gap_x,
+    }
+}
+
+/// Replaces what lies under the true gap with the picture point-reflected through the gap's
+/// centre, feathered over the last few pixels inside the edge so that no new seam runs
+/// along the outline: the hole keeps the local colours and texture but no longer holds the
+/// piece's content.
+fn refill(c: &mut Canvas, original: &Canvas, gap: &Placed, rng: &mut impl Rng) {
+    let (gw, gh) = gap.shape.box_size();
+    // Reflect through a point a little off the centre, so the mirror image is not exact.
+    let cx = gap.x as f32 + gw as f32 / 2.0 + rng.random_range(-6.0..6.0);
+    let cy = gap.y as f32 + gh as f32 / 2.0 + rng.random_range(-4.0..4.0);
+    let feather = rng.random_range(3.0..5.0f32);
+    for ly in 0..gh {
+        for lx in 0..gw {
+            let d = gap.shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+            if d >= 0.0 {
+                continue;
+            }
+            let (x, y) = (gap.x + lx, gap.y + ly);
+            let sx = (2.0 * cx - x as f32).clamp(0.0, (c.w - 1) as f32) as usize;
+            let sy = (2.0 * cy - y as f32).clamp(0.0, (c.h - 1) as f32) as usize;
+            let weight = ((-d) / feather).clamp(0.0, 1.0);
+            c.blend(x as usize, y as usize, original.get(sx, sy), weight);
+        }
     }
 }
 

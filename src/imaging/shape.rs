@@ -60,12 +60,36 @@ impl PieceShape {
         shape
     }
 
-    /// A decoy outline: about the same size, but at least two sides carry something else, so
-    /// that a person can tell it from `self` at a glance.
-    pub fn decoy_of(&self, rng: &mut impl Rng) -> PieceShape {
+    /// A decoy whose outline differs from `self` on `n` sides (1 or 2): one side differing
+    /// is the closest look-alike a person still tells apart (a knob where the piece has a
+    /// hole or a flat side).
+    pub fn decoy_differing_on(&self, rng: &mut impl Rng, n: usize) -> PieceShape {
         let mut d = *self;
         d.body = (self.body + rng.random_range(-1.5..1.5f32)).clamp(32.0, 41.0);
         d.r = d.body * rng.random_range(0.17..0.21);
+        if n <= 1 {
+            // One side, turned inside out (a knob becomes a hole or the reverse): the
+            // clearest single difference a person can see. Where no such flip leaves a
+            // valid piece, two sides differ instead.
+            let mut flippable: Vec<usize> =
+                (0..4).filter(|&i| self.sides[i] != Side::Flat).collect();
+            while !flippable.is_empty() {
+                let i = flippable.swap_remove(rng.random_range(0..flippable.len()));
+                let mut sides = self.sides;
+                sides[i] = if sides[i] == Side::Knob {
+                    Side::Hole
+                } else {
+                    Side::Knob
+                };
+                if valid(&sides) {
+                    d.sides = sides;
+                    for s in &mut d.shift {
+                        *s = rng.random_range(-0.12..0.12) * d.body;
+                    }
+                    return d;
+                }
+            }
+        }
         loop {
             let a = rng.random_range(0..4);
             let b = (a + rng.random_range(1..4)) % 4;
@@ -180,14 +204,22 @@ mod tests {
     }
 
     #[test]
-    fn a_decoy_differs_on_at_least_two_sides() {
+    fn decoys_differ_on_the_sides_asked_and_a_single_difference_is_inside_out() {
         let mut rng = StdRng::seed_from_u64(8);
         for _ in 0..500 {
             let s = PieceShape::random(&mut rng);
-            let d = s.decoy_of(&mut rng);
+            let d = s.decoy_differing_on(&mut rng, 2);
             let differing = (0..4).filter(|&i| s.sides[i] != d.sides[i]).count();
             assert!(differing >= 2);
             assert!(valid(&d.sides));
+            let d = s.decoy_differing_on(&mut rng, 1);
+            let changed: Vec<usize> = (0..4).filter(|&i| s.sides[i] != d.sides[i]).collect();
+            assert!(!changed.is_empty() && valid(&d.sides));
+            if changed.len() == 1 {
+                // knob <-> hole: never a flat side, which a person might overlook
+                let i = changed[0];
+                assert!(s.sides[i] != Side::Flat && d.sides[i] != Side::Flat);
+            }
         }
     }
 }
