@@ -94,13 +94,13 @@ impl Canvas {
     /// Packs the canvas into RGB8, adding per-pixel grain of ±`grain` (deterministic in
     /// `seed`) on the way.
     pub fn to_rgb8(&self, seed: u64, grain: f32) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.px.len() * 3);
+        let mut out = vec![0u8; self.px.len() * 3];
         let mut g = Grain::new(seed);
-        for p in &self.px {
+        for (o, p) in out.chunks_exact_mut(3).zip(&self.px) {
             let n = g.next() * grain;
-            out.push(clamp_u8(p[0] + n));
-            out.push(clamp_u8(p[1] + n));
-            out.push(clamp_u8(p[2] + n));
+            o[0] = clamp_u8(p[0] + n);
+            o[1] = clamp_u8(p[1] + n);
+            o[2] = clamp_u8(p[2] + n);
         }
         out
     }

@@ -151,8 +151,10 @@ async fn a_picture_answer_whose_drag_does_not_lead_there_is_refused() {
     let (target, part_w) = app
         .picture_target(init["certifyId"].as_str().unwrap())
         .await;
-    // The drag stops at 40 % of the track, the reported position claims the gap.
-    let mut a = picture_answer("jigsaw", 7, (300.0 - part_w) * 0.4, part_w);
+    // The drag stops far from the gap; the reported position claims the gap.
+    let span = 300.0 - part_w;
+    let stop = if target > span / 2.0 { 0.15 } else { 0.85 };
+    let mut a = picture_answer("jigsaw", 7, span * stop, part_w);
     a["x"] = json!(target);
     let out = app.answer(&init, 1, a).await;
     assert_eq!(

@@ -10,7 +10,7 @@
 // Checks: one-click, jigsaw and image restoration in popup and embed mode with both callback
 // styles; No-CAPTCHA escalating to its secondary challenge in a popup, and refusing embed mode;
 // a wrong placement failing and retrying on a new picture; the keyboard path on a jigsaw; a
-// touch jigsaw on a phone-sized page; Arabic (right to left), Japanese and German texts;
+// touch image restoration on a phone-sized page; a pen on a jigsaw; rem scaling; Arabic (right to left), Japanese and German texts;
 // upLang for a language that is not built in, beside a second instance; the declarative form
 // with two widgets on one page. Screenshots of every type go to <screenshotDir>.
 //
@@ -19,7 +19,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, mouseDrag, rand, randInt, report, sleep, sliderGeometry,
+  AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, humanPath, mouseDrag, rand, randInt, report, sleep, sliderGeometry,
   totals, touchDrag, verdict,
 } from './lib.mjs';
 
@@ -269,6 +269,11 @@ async function keyboardJigsaw(browser) {
       expect(v.code === 'T001', `verdict ${v.code}`);
       const a = watch.answers[watch.answers.length - 1].answer;
       expect(a.pointer === 'keyboard', `pointer ${a.pointer}`);
+      // what a screen reader hears: the slider's label and the live announcement
+      const label = await page.getAttribute('#aliyunCaptcha-sliding-slider', 'aria-label');
+      expect(label === 'Drag the slider to fit the piece into the gap', `aria-label "${label}"`);
+      const heard = await page.$eval('#aliyunCaptcha-window-popup .stile-sr', (el) => [el.getAttribute('aria-live'), el.textContent]);
+      expect(heard[0] === 'polite' && heard[1] === 'Verified', `live region ${JSON.stringify(heard)}`);
       noErrors(watch);
       return `${a.points.length} key steps`;
     });
@@ -294,6 +299,40 @@ async function touchPicture(browser) {
       expect(v.code === 'T001', `verdict ${v.code}`);
       const a = watch.answers[watch.answers.length - 1].answer;
       expect(a.pointer === 'touch', `pointer ${a.pointer}`);
+      noErrors(watch);
+    });
+  } finally {
+    await context.close();
+  }
+}
+
+async function penPicture(browser) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 820 }, deviceScaleFactor: 2 });
+  try {
+    const { page, watch } = await openDemo(context, 'jigsaw', { mode: 'popup', style: 'success' });
+    const cdp = await context.newCDPSession(page);
+    await check('jigsaw with a pen (stylus pointer events): T001', async () => {
+      await reveal(page, 'jigsaw', 'popup');
+      await pictureShown(page);
+      await sleep(rand(400, 800));
+      const g = await sliderGeometry(page);
+      const fraction = await pictureFraction(watch.certifyId);
+      const pen = (type, p) =>
+        cdp.send('Input.dispatchMouseEvent', { type, x: p.x, y: p.y, button: 'left', buttons: type === 'mouseReleased' ? 0 : 1, clickCount: 1, pointerType: 'pen', force: 0.5 });
+      await pen('mousePressed', g);
+      await sleep(rand(80, 150));
+      let last = g;
+      for (const p of humanPath(g.x, g.y, g.travel * fraction)) {
+        await sleep(p.wait);
+        await pen('mouseMoved', p);
+        last = p;
+      }
+      await sleep(rand(40, 100));
+      await pen('mouseReleased', last);
+      const v = await verdict(page);
+      expect(v.code === 'T001', `verdict ${v.code}`);
+      const a = watch.answers[watch.answers.length - 1].answer;
+      expect(a.pointer === 'pen', `pointer ${a.pointer}`);
       noErrors(watch);
     });
   } finally {
@@ -342,7 +381,7 @@ async function upLangAndSecondInstance(browser) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
   try {
     const { page, watch } = await openDemo(context, 'slider', { mode: 'embed', style: 'success' });
-    await check('upLang for a language that is not built in, as a second instance beside the first', async () => {
+    await check('upLang for a language that is not built in, as a second instance beside the first; rem scales a third', async () => {
       await page.locator('#aliyunCaptcha-sliding-slider').first().waitFor({ state: 'visible', timeout: 8000 });
       await page.evaluate((sceneId) => {
         const host = document.createElement('div');
@@ -367,6 +406,22 @@ async function upLangAndSecondInstance(browser) {
       expect(done === 'Kontrolita', `success text "${done}"`);
       const firstState = await page.$eval('#captcha-element [data-state]', (el) => el.dataset.state);
       expect(firstState === 'idle', `the first instance changed to ${firstState}`);
+      // rem scales the whole widget: a third instance at rem 1.5 is 1.5 times the size.
+      await page.evaluate((sceneId) => {
+        const host = document.createElement('div');
+        host.id = 'third-host';
+        document.body.appendChild(host);
+        window.initAliyunCaptcha({ SceneId: sceneId, mode: 'embed', element: '#third-host', language: 'en', rem: 1.5 });
+      }, scenes.slider);
+      await page.locator('#third-host #aliyunCaptcha-sliding-slider').waitFor({ state: 'visible', timeout: 8000 });
+      const size = (sel) => page.$eval(sel, (el) => {
+        const r = el.getBoundingClientRect();
+        return { w: r.width, h: r.height, font: parseFloat(getComputedStyle(el).fontSize) };
+      });
+      const base = await size('#captcha-element #aliyunCaptcha-sliding-body');
+      const big = await size('#third-host #aliyunCaptcha-sliding-body');
+      const ratio = big.h / base.h;
+      expect(Math.abs(ratio - 1.5) < 0.05 && Math.abs(big.font / base.font - 1.5) < 0.05, `rem 1.5 gave ${ratio.toFixed(2)}× height, ${(big.font / base.font).toFixed(2)}× text`);
       noErrors(watch);
     });
   } finally {
@@ -417,6 +472,7 @@ try {
   if (wanted('retry')) await wrongThenRight(browser);
   if (wanted('keyboard')) await keyboardJigsaw(browser);
   if (wanted('touch')) await touchPicture(browser);
+  if (wanted('pen')) await penPicture(browser);
   if (wanted('languages')) await languages(browser);
   if (wanted('uplang')) await upLangAndSecondInstance(browser);
   if (wanted('form')) await declarativeForm(browser);
