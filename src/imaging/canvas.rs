@@ -96,13 +96,13 @@ impl Canvas {
     pub fn to_rgb8(&self, seed: u64, grain: f32) -> Vec<u8> {
         let mut out = vec![0u8; self.px.len() * 3];
         // Counter-based grain (a hash of the pixel index), so that pixels are independent
-        // and the loop vectorises; `max`/`min` instead of `clamp` for the same reason.
+        // and the loop vectorises. `as u8` saturates (and maps NaN to 0): no clamp needed.
         let key = seed | 1;
         for (i, (o, p)) in out.chunks_exact_mut(3).zip(&self.px).enumerate() {
             let n = grain_at(key, i as u64) * grain;
-            o[0] = (p[0] + n).max(0.0).min(255.0) as u8;
-            o[1] = (p[1] + n).max(0.0).min(255.0) as u8;
-            o[2] = (p[2] + n).max(0.0).min(255.0) as u8;
+            o[0] = (p[0] + n) as u8;
+            o[1] = (p[1] + n) as u8;
+            o[2] = (p[2] + n) as u8;
         }
         out
     }
