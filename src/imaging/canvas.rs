@@ -21,29 +21,72 @@ pub(crate) trait Surface {
     fn blend(&mut self, x: usize, y: usize, colour: Rgb, alpha: f32);
 }
 
-/// An opaque RGB image.
-#[derive(Clone)]
+/// An opaque RGB image. Its pixel buffer comes from, and returns to, a small per-thread
+/// pool: a canvas is 720 KB, and allocating a fresh one per challenge costs more in page
+/// faults than drawing on it.
 pub(crate) struct Canvas {
     pub w: usize,
     pub h: usize,
     pub px: Vec<Rgb>,
 }
 
+thread_local! {
+    /// Spare canvas buffers of this thread (at most [`POOL_KEEP`]).
+    static SPARE: std::cell::RefCell<Vec<Vec<Rgb>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How many spare buffers a thread keeps (a jigsaw uses two canvases at once).
+const POOL_KEEP: usize = 4;
+
+/// An empty buffer with room for `n` pixels, reused when one is spare.
+fn buffer(n: usize) -> Vec<Rgb> {
+    let mut v = SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+    v.clear();
+    v.reserve(n);
+    v
+}
+
+impl Drop for Canvas {
+    fn drop(&mut self) {
+        let px = std::mem::take(&mut self.px);
+        if px.capacity() > 0 {
+            SPARE.with(|s| {
+                let mut s = s.borrow_mut();
+                if s.len() < POOL_KEEP {
+                    s.push(px);
+                }
+            });
+        }
+    }
+}
+
+impl Clone for Canvas {
+    fn clone(&self) -> Canvas {
+        let mut px = buffer(self.px.len());
+        px.extend_from_slice(&self.px);
+        Canvas {
+            w: self.w,
+            h: self.h,
+            px,
+        }
+    }
+}
+
 impl Canvas {
     pub fn new(w: usize, h: usize, fill: Rgb) -> Canvas {
-        Canvas {
-            w,
-            h,
-            px: vec![fill; w * h],
-        }
+        let mut px = buffer(w * h);
+        px.resize(w * h, fill);
+        Canvas { w, h, px }
     }
 
     /// Builds a canvas from packed RGB8 bytes (`w * h * 3` of them).
     pub fn from_rgb8(w: usize, h: usize, bytes: &[u8]) -> Canvas {
-        let px = bytes
-            .chunks_exact(3)
-            .map(|c| [f32::from(c[0]), f32::from(c[1]), f32::from(c[2])])
-            .collect();
+        let mut px = buffer(w * h);
+        px.extend(
+            bytes
+                .chunks_exact(3)
+                .map(|c| [f32::from(c[0]), f32::from(c[1]), f32::from(c[2])]),
+        );
         Canvas { w, h, px }
     }
 
@@ -93,8 +136,17 @@ impl Canvas {
 
     /// Packs the canvas into RGB8, adding per-pixel grain of ±`grain` (deterministic in
     /// `seed`) on the way.
+    #[cfg(test)]
     pub fn to_rgb8(&self, seed: u64, grain: f32) -> Vec<u8> {
-        let mut out = vec![0u8; self.px.len() * 3];
+        let mut out = Vec::new();
+        self.to_rgb8_into(seed, grain, &mut out);
+        out
+    }
+
+    /// [`Canvas::to_rgb8`] into a caller's buffer (resized to fit), so that it can be reused.
+    pub fn to_rgb8_into(&self, seed: u64, grain: f32, out: &mut Vec<u8>) {
+        out.clear();
+        out.resize(self.px.len() * 3, 0);
         // Counter-based grain (a hash of the pixel index), so that pixels are independent
         // and the loop vectorises. `as u8` saturates (and maps NaN to 0): no clamp needed.
         let key = seed | 1;
@@ -104,7 +156,6 @@ impl Canvas {
             o[1] = (p[1] + n) as u8;
             o[2] = (p[2] + n) as u8;
         }
-        out
     }
 }
 

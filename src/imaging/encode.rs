@@ -4,6 +4,23 @@
 
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
+use super::canvas::Canvas;
+
+thread_local! {
+    /// This thread's RGB8 staging buffer for [`jpeg_canvas`] (180 KB, reused).
+    static STAGING: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Packs `canvas` with grain (see [`Canvas::to_rgb8`]) and encodes it as JPEG, staging the
+/// pixels in a per-thread buffer.
+pub(crate) fn jpeg_canvas(canvas: &Canvas, seed: u64, grain: f32, quality: u8) -> Vec<u8> {
+    STAGING.with(|staging| {
+        let mut rgb = staging.borrow_mut();
+        canvas.to_rgb8_into(seed, grain, &mut rgb);
+        jpeg(&rgb, canvas.w as u32, canvas.h as u32, quality)
+    })
+}
+
 /// JPEG quality for backgrounds and scenes: low enough to blur pixel traces and stay under
 /// the size budget, high enough that edges stay crisp to a person.
 pub(crate) const JPEG_QUALITY: u8 = 72;

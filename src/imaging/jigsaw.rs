@@ -211,12 +211,7 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
     }
 
     let piece = cut_piece(&original, &shape, gap_x, piece_y, &mut rng);
-    let background = encode::jpeg(
-        &canvas.to_rgb8(rng.random(), 3.0),
-        WIDTH,
-        HEIGHT,
-        encode::JPEG_QUALITY,
-    );
+    let background = encode::jpeg_canvas(&canvas, rng.random(), 3.0, encode::JPEG_QUALITY);
     Jigsaw {
         background,
         piece: encode::png_rgba(&piece.to_rgba8(rng.random(), 4.0), pw, ph),

@@ -444,12 +444,7 @@ fn attempt(family: Family, rng: &mut StdRng) -> Option<Restoration> {
     let mut layer = Layer::new(ox, oy, ow, oh);
     family.draw_top(&mut layer, &things[missing]);
 
-    let scene = encode::jpeg(
-        &c.to_rgb8(rng.random(), 4.0),
-        WIDTH,
-        HEIGHT,
-        encode::JPEG_QUALITY,
-    );
+    let scene = encode::jpeg_canvas(&c, rng.random(), 4.0, encode::JPEG_QUALITY);
     let object = encode::png_rgba(&layer.to_rgba8(rng.random(), 4.0), ow as u32, oh as u32);
     Some(Restoration {
         scene,
