@@ -111,6 +111,14 @@ pub fn restoration(seed: u64) -> (PicturePresentation, PictureSecret) {
     )
 }
 
+/// The distances the widget's keys move the handle over a track of `width`: an arrow key
+/// (`max(1, width / 50)`), with Shift (`max(1, width / 200)`), and Page Up/Down (four of
+/// either). Home/End jump to the ends.
+pub fn key_steps(width: f64) -> [f64; 4] {
+    let (step, fine) = ((width / 50.0).max(1.0), (width / 200.0).max(1.0));
+    [step, fine, 4.0 * step, 4.0 * fine]
+}
+
 /// Judge a placement: well-formed, consistent with its own drag, not scripted, and at the
 /// target.
 pub fn check(secret: &PictureSecret, a: &PictureAnswer) -> Verdict {
@@ -130,7 +138,12 @@ pub fn check(secret: &PictureSecret, a: &PictureAnswer) -> Verdict {
     if (from_drag - a.x).abs() > CONSISTENCY_PX || a.x < -0.5 || a.x > span + 0.5 {
         return Verdict::Anomaly(vec![Finding::Inconsistent]);
     }
-    let scripted = risk::trajectory_findings(&a.points, a.pointer, &a.env);
+    let scripted = risk::trajectory_findings(
+        &a.points,
+        a.pointer,
+        &a.env,
+        (a.track_width, &key_steps(a.track_width)),
+    );
     if !scripted.is_empty() {
         return Verdict::Scripted(scripted);
     }

@@ -24,6 +24,13 @@ pub struct SliderAnswer {
     pub env: Environment,
 }
 
+/// The distances the widget's keys move the handle over a track of `width`: an arrow key
+/// (`max(4, width / 20)`) and Page Up/Down (four arrows). Home/End jump to the ends.
+pub fn key_steps(width: f64) -> [f64; 2] {
+    let step = (width / 20.0).max(4.0);
+    [step, 4.0 * step]
+}
+
 /// Judge a slider answer.
 pub fn check(a: &SliderAnswer) -> Verdict {
     if !(100.0..=4000.0).contains(&a.track_width) {
@@ -33,7 +40,12 @@ pub fn check(a: &SliderAnswer) -> Verdict {
         return Verdict::Anomaly(vec![f]);
     }
     let last_x = a.points.last().map_or(0.0, |p| p[0]);
-    let scripted = risk::trajectory_findings(&a.points, a.pointer, &a.env);
+    let scripted = risk::trajectory_findings(
+        &a.points,
+        a.pointer,
+        &a.env,
+        (a.track_width, &key_steps(a.track_width)),
+    );
     if !scripted.is_empty() {
         return Verdict::Scripted(scripted);
     }

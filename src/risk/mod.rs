@@ -42,6 +42,8 @@ pub enum Finding {
     Webdriver,
     /// A mouse click with no approach movement.
     NoApproach,
+    /// An answer that says "keyboard" but moves in a way the widget's keys cannot.
+    NotKeyboard,
 }
 
 /// Reject trajectories that no widget produces: empty, oversized, non-finite, time running
@@ -74,15 +76,53 @@ pub fn environment_findings(env: &Environment) -> Vec<Finding> {
     }
 }
 
+/// A keyboard answer must move the way the widget's keys do: every step one of `steps`
+/// (or a jump to either end), along one line, with no two presses closer than a key's
+/// auto-repeat. Anything else is a script that labelled its answer "keyboard" to skip the
+/// trajectory checks.
+pub fn keyboard_findings(points: &[Point], track_width: f64, steps: &[f64]) -> Vec<Finding> {
+    const EPS: f64 = 0.15;
+    let mut out = Vec::new();
+    let duration = points.last().map_or(0.0, |p| p[2]) - points.first().map_or(0.0, |p| p[2]);
+    if points.len() < 3 || duration < 300.0 {
+        out.push(Finding::TooFast);
+    }
+    let on_grid = |from: f64, to: f64| {
+        let d = (to - from).abs();
+        d < EPS
+            || to.abs() < EPS
+            || (to - track_width).abs() < EPS
+            || steps.iter().any(|s| (d - s).abs() < EPS)
+    };
+    let y0 = points.first().map_or(0.0, |p| p[1]);
+    let moved_oddly = points
+        .windows(2)
+        .any(|w| !on_grid(w[0][0], w[1][0]) || (w[1][1] - y0).abs() > EPS);
+    // Two distinct key presses less than 15 ms apart: faster than any auto-repeat.
+    let too_quick = points
+        .windows(2)
+        .skip(1)
+        .any(|w| (w[1][0] - w[0][0]).abs() >= EPS && w[1][2] - w[0][2] < 15.0);
+    if moved_oddly || too_quick {
+        out.push(Finding::NotKeyboard);
+    }
+    out
+}
+
 /// Signs that a drag was synthesised rather than performed.
-pub fn trajectory_findings(points: &[Point], pointer: Pointer, env: &Environment) -> Vec<Finding> {
+/// `keys` describes the control for keyboard answers: its track width and the step sizes
+/// its keys move by (see [`keyboard_findings`]).
+pub fn trajectory_findings(
+    points: &[Point],
+    pointer: Pointer,
+    env: &Environment,
+    keys: (f64, &[f64]),
+) -> Vec<Finding> {
     let mut out = environment_findings(env);
     let duration = points.last().map_or(0.0, |p| p[2]) - points.first().map_or(0.0, |p| p[2]);
     if pointer == Pointer::Keyboard {
-        // Key presses have no path; only their pacing can be judged here.
-        if points.len() < 3 || duration < 300.0 {
-            out.push(Finding::TooFast);
-        }
+        // Key presses have no path: their steps and pacing are what can be judged.
+        out.extend(keyboard_findings(points, keys.0, keys.1));
         return out;
     }
     if points.len() < 5 {
@@ -118,6 +158,8 @@ pub(crate) mod tests {
     use rand::{Rng, SeedableRng};
 
     use super::*;
+
+    const NO_KEYS: (f64, &[f64]) = (300.0, &[]);
 
     /// A seeded human-like drag over `width` px ending at `reach` of it: minimum-jerk
     /// progress, uneven sampling, vertical wobble.
@@ -162,7 +204,7 @@ pub(crate) mod tests {
         let line: Vec<Point> = (0..20)
             .map(|i| [i as f64 * 15.0, 10.0, i as f64 * 20.0])
             .collect();
-        let f = trajectory_findings(&line, Pointer::Mouse, &env);
+        let f = trajectory_findings(&line, Pointer::Mouse, &env, NO_KEYS);
         assert!(
             f.contains(&Finding::RuledLine) && f.contains(&Finding::ConstantSpeed),
             "{f:?}"
@@ -170,15 +212,68 @@ pub(crate) mod tests {
         let quick: Vec<Point> = (0..6)
             .map(|i| [i as f64 * 50.0, i as f64, i as f64 * 10.0])
             .collect();
-        assert!(trajectory_findings(&quick, Pointer::Mouse, &env).contains(&Finding::TooFast));
+        assert!(
+            trajectory_findings(&quick, Pointer::Mouse, &env, NO_KEYS).contains(&Finding::TooFast)
+        );
         let bot = Environment {
             webdriver: true,
             ..Default::default()
         };
         assert!(
-            trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &bot)
+            trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &bot, NO_KEYS)
                 .contains(&Finding::Webdriver)
         );
-        assert!(trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &env).is_empty());
+        assert!(
+            trajectory_findings(&human_drag(1, 300.0, 1.0), Pointer::Mouse, &env, NO_KEYS)
+                .is_empty()
+        );
+    }
+
+    /// What the widget sends for key presses over a `width` track with step `step`.
+    fn key_presses(width: f64, step: f64, presses: usize, gap_ms: f64) -> Vec<Point> {
+        let mut pts = vec![[0.0, 20.0, 900.0]];
+        let mut x: f64 = 0.0;
+        for i in 0..presses {
+            x = (x + step).min(width);
+            let t = 900.0 + i as f64 * gap_ms;
+            pts.push([(x * 10.0).round() / 10.0, 20.0, t]);
+        }
+        pts
+    }
+
+    #[test]
+    fn keyboard_answers_must_move_like_keys() {
+        let env = Environment::default();
+        let keys: (f64, &[f64]) = (300.0, &[15.0, 60.0]);
+        let human = key_presses(300.0, 15.0, 20, 90.0);
+        assert!(trajectory_findings(&human, Pointer::Keyboard, &env, keys).is_empty());
+        // Held key: auto-repeat at 33 ms is still a person.
+        let held = key_presses(300.0, 15.0, 20, 33.0);
+        assert!(trajectory_findings(&held, Pointer::Keyboard, &env, keys).is_empty());
+        // A mouse-like path labelled "keyboard" to skip the trajectory checks.
+        let fake = human_drag(4, 300.0, 1.0);
+        assert!(
+            trajectory_findings(&fake, Pointer::Keyboard, &env, keys)
+                .contains(&Finding::NotKeyboard)
+        );
+        // Steps the widget never makes, or presses faster than any keyboard.
+        let odd = key_presses(300.0, 11.0, 28, 90.0);
+        assert!(
+            trajectory_findings(&odd, Pointer::Keyboard, &env, keys)
+                .contains(&Finding::NotKeyboard)
+        );
+        let burst = key_presses(300.0, 15.0, 20, 5.0);
+        let f = trajectory_findings(&burst, Pointer::Keyboard, &env, keys);
+        assert!(
+            f.contains(&Finding::NotKeyboard) && f.contains(&Finding::TooFast),
+            "{f:?}"
+        );
+        // Wandering off the line the widget reports.
+        let mut wobble = key_presses(300.0, 15.0, 20, 90.0);
+        wobble[5][1] += 3.0;
+        assert!(
+            trajectory_findings(&wobble, Pointer::Keyboard, &env, keys)
+                .contains(&Finding::NotKeyboard)
+        );
     }
 }

@@ -272,6 +272,44 @@ async fn forged_or_replayed_answers_are_f017_and_burn_the_cycle() {
 }
 
 #[tokio::test]
+async fn a_drag_labelled_keyboard_is_f024_and_real_key_steps_pass() {
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::Slider);
+    // A script's straight line, labelled "keyboard" to dodge the trajectory checks.
+    let init = app.init(&scene).await;
+    let line: Vec<[f64; 3]> = (0..=30)
+        .map(|i| [f64::from(i) * 10.0, 15.0, 500.0 + f64::from(i) * 40.0])
+        .collect();
+    let out = app
+        .answer(
+            &init,
+            1,
+            json!({"kind": "slider", "trackWidth": 300, "pointer": "keyboard", "points": line}),
+        )
+        .await;
+    assert_eq!(out["code"], "F024", "{out}");
+    assert!(
+        out["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("not-keyboard")),
+        "{out}"
+    );
+    // What the widget sends for twenty ArrowRight presses (step 300 / 20 = 15 px).
+    let init = app.init(&scene).await;
+    let mut keys = vec![[0.0, 20.0, 800.0]];
+    keys.extend((1..=20).map(|i| [f64::from(i) * 15.0, 20.0, 800.0 + f64::from(i) * 70.0]));
+    let out = app
+        .answer(
+            &init,
+            1,
+            json!({"kind": "slider", "trackWidth": 300, "pointer": "keyboard", "points": keys}),
+        )
+        .await;
+    assert_eq!(out["passed"], true, "{out}");
+}
+
+#[tokio::test]
 async fn scripted_drags_are_f024() {
     let app = spawn().await;
     let scene = app.scene(VerificationType::Slider);
