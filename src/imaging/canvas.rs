@@ -149,9 +149,9 @@ impl Canvas {
         out.resize(self.px.len() * 3, 0);
         // Counter-based grain (a hash of the pixel index), so that pixels are independent
         // and the loop vectorises. `as u8` saturates (and maps NaN to 0): no clamp needed.
-        let key = seed | 1;
+        let key = (seed ^ (seed >> 32)) as u32 | 1;
         for (i, (o, p)) in out.chunks_exact_mut(3).zip(&self.px).enumerate() {
-            let n = grain_at(key, i as u64) * grain;
+            let n = grain_at(key, i as u32) * grain;
             o[0] = (p[0] + n) as u8;
             o[1] = (p[1] + n) as u8;
             o[2] = (p[2] + n) as u8;
@@ -473,12 +473,13 @@ fn smooth(t: f32) -> f32 {
 /// Uniform noise in -1‥1 for pixel `i` under `key`: one multiply-xorshift round, enough to
 /// look random to the eye and to a JPEG encoder, and independent per pixel.
 #[inline]
-fn grain_at(key: u64, i: u64) -> f32 {
-    let mut z = (i ^ key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z ^= z >> 29;
-    z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z ^= z >> 32;
-    ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+fn grain_at(key: u32, i: u32) -> f32 {
+    // 32-bit arithmetic throughout, which the compiler vectorises.
+    let mut z = (i ^ key).wrapping_mul(0x9E37_79B1);
+    z ^= z >> 15;
+    z = z.wrapping_mul(0x85EB_CA77);
+    z ^= z >> 13;
+    ((z >> 8) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
 }
 
 pub(crate) struct Grain(u64);
