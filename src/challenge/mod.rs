@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::imaging::Background;
 use crate::model::VerificationType;
-use crate::risk::Finding;
+use crate::risk::{self, Finding};
 
 /// What the widget needs to render the challenge.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,6 +97,28 @@ pub enum Verdict {
     Anomaly(Vec<Finding>),
     /// The input was produced by a script (F024).
     Scripted(Vec<Finding>),
+}
+
+/// The checks every slider-driven answer shares: a plausible track, a well-formed
+/// trajectory, and no sign of a script (with `key_steps` describing the keys for keyboard
+/// answers). `Err` carries the verdict to return at once.
+pub(crate) fn check_drag(
+    track_width: f64,
+    points: &[Point],
+    pointer: Pointer,
+    env: &Environment,
+    key_steps: &[f64],
+) -> Result<(), Verdict> {
+    if !(100.0..=4000.0).contains(&track_width) {
+        return Err(Verdict::Anomaly(vec![Finding::BadGeometry]));
+    }
+    risk::well_formed(points, track_width).map_err(|f| Verdict::Anomaly(vec![f]))?;
+    let scripted = risk::trajectory_findings(points, pointer, env, (track_width, key_steps));
+    if scripted.is_empty() {
+        Ok(())
+    } else {
+        Err(Verdict::Scripted(scripted))
+    }
 }
 
 /// A type this build cannot serve yet.

@@ -7,9 +7,9 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::{Environment, Point, Pointer, Verdict};
+use super::{Environment, Point, Pointer, Verdict, check_drag};
 use crate::imaging::{self, Background};
-use crate::risk::{self, Finding};
+use crate::risk::Finding;
 
 /// How far (image px) from the secret position a placement still counts.
 pub const TOLERANCE_PX: f64 = 6.0;
@@ -66,48 +66,57 @@ fn data_uri(mime: &str, bytes: &[u8]) -> String {
     )
 }
 
+/// The presentation and secret of a part of `part_w`×`part_h` at height `part_y` that
+/// belongs at `target_x` on a `WIDTH`×`HEIGHT` picture.
+fn picture(
+    image_jpeg: &[u8],
+    part_png: &[u8],
+    (part_w, part_h, part_y): (u32, u32, u32),
+    target_x: u32,
+    image_id: Option<String>,
+) -> (PicturePresentation, PictureSecret) {
+    (
+        PicturePresentation {
+            image: data_uri("image/jpeg", image_jpeg),
+            part: data_uri("image/png", part_png),
+            width: imaging::WIDTH,
+            height: imaging::HEIGHT,
+            part_w,
+            part_h,
+            part_y,
+        },
+        PictureSecret {
+            target_x,
+            part_w,
+            image_id,
+        },
+    )
+}
+
 /// A fresh jigsaw from `seed`, cut from `base` when the scene has an active custom pool.
 pub fn jigsaw(
     seed: u64,
     base: Option<(&str, &Background)>,
 ) -> (PicturePresentation, PictureSecret) {
     let j = imaging::jigsaw(seed, base.map(|(_, b)| b));
-    (
-        PicturePresentation {
-            image: data_uri("image/jpeg", &j.background),
-            part: data_uri("image/png", &j.piece),
-            width: imaging::WIDTH,
-            height: imaging::HEIGHT,
-            part_w: j.piece_w,
-            part_h: j.piece_h,
-            part_y: j.piece_y,
-        },
-        PictureSecret {
-            target_x: j.gap_x,
-            part_w: j.piece_w,
-            image_id: base.map(|(id, _)| id.to_owned()),
-        },
+    picture(
+        &j.background,
+        &j.piece,
+        (j.piece_w, j.piece_h, j.piece_y),
+        j.gap_x,
+        base.map(|(id, _)| id.to_owned()),
     )
 }
 
 /// A fresh image-restoration scene from `seed`.
 pub fn restoration(seed: u64) -> (PicturePresentation, PictureSecret) {
     let r = imaging::restoration(seed);
-    (
-        PicturePresentation {
-            image: data_uri("image/jpeg", &r.scene),
-            part: data_uri("image/png", &r.object),
-            width: imaging::WIDTH,
-            height: imaging::HEIGHT,
-            part_w: r.object_w,
-            part_h: r.object_h,
-            part_y: r.object_y,
-        },
-        PictureSecret {
-            target_x: r.target_x,
-            part_w: r.object_w,
-            image_id: None,
-        },
+    picture(
+        &r.scene,
+        &r.object,
+        (r.object_w, r.object_h, r.object_y),
+        r.target_x,
+        None,
     )
 }
 
@@ -122,11 +131,17 @@ pub fn key_steps(width: f64) -> [f64; 4] {
 /// Judge a placement: well-formed, consistent with its own drag, not scripted, and at the
 /// target.
 pub fn check(secret: &PictureSecret, a: &PictureAnswer) -> Verdict {
-    if !(100.0..=4000.0).contains(&a.track_width) || !a.x.is_finite() {
+    if !a.x.is_finite() {
         return Verdict::Anomaly(vec![Finding::BadGeometry]);
     }
-    if let Err(f) = risk::well_formed(&a.points, a.track_width) {
-        return Verdict::Anomaly(vec![f]);
+    if let Err(v) = check_drag(
+        a.track_width,
+        &a.points,
+        a.pointer,
+        &a.env,
+        &key_steps(a.track_width),
+    ) {
+        return v;
     }
     let span = f64::from(imaging::WIDTH.saturating_sub(secret.part_w));
     let Some(last) = a.points.last() else {
@@ -137,15 +152,6 @@ pub fn check(secret: &PictureSecret, a: &PictureAnswer) -> Verdict {
     let from_drag = last[0].clamp(0.0, a.track_width) / a.track_width * span;
     if (from_drag - a.x).abs() > CONSISTENCY_PX || a.x < -0.5 || a.x > span + 0.5 {
         return Verdict::Anomaly(vec![Finding::Inconsistent]);
-    }
-    let scripted = risk::trajectory_findings(
-        &a.points,
-        a.pointer,
-        &a.env,
-        (a.track_width, &key_steps(a.track_width)),
-    );
-    if !scripted.is_empty() {
-        return Verdict::Scripted(scripted);
     }
     if (a.x - f64::from(secret.target_x)).abs() > TOLERANCE_PX {
         return Verdict::Wrong(vec![Finding::NotAtTarget]);

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Environment, Point, Pointer, Verdict};
-use crate::risk::{self, Finding};
+use super::{Environment, Point, Pointer, Verdict, check_drag};
+use crate::risk::Finding;
 
 /// How close to the end (in CSS px) counts as "at the end".
 pub const END_TOLERANCE_PX: f64 = 4.0;
@@ -33,22 +33,16 @@ pub fn key_steps(width: f64) -> [f64; 2] {
 
 /// Judge a slider answer.
 pub fn check(a: &SliderAnswer) -> Verdict {
-    if !(100.0..=4000.0).contains(&a.track_width) {
-        return Verdict::Anomaly(vec![Finding::BadGeometry]);
-    }
-    if let Err(f) = risk::well_formed(&a.points, a.track_width) {
-        return Verdict::Anomaly(vec![f]);
-    }
-    let last_x = a.points.last().map_or(0.0, |p| p[0]);
-    let scripted = risk::trajectory_findings(
+    if let Err(v) = check_drag(
+        a.track_width,
         &a.points,
         a.pointer,
         &a.env,
-        (a.track_width, &key_steps(a.track_width)),
-    );
-    if !scripted.is_empty() {
-        return Verdict::Scripted(scripted);
+        &key_steps(a.track_width),
+    ) {
+        return v;
     }
+    let last_x = a.points.last().map_or(0.0, |p| p[0]);
     if last_x < a.track_width - END_TOLERANCE_PX {
         return Verdict::Wrong(vec![Finding::NotAtTarget]);
     }

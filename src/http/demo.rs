@@ -79,6 +79,15 @@ struct PageQuery {
     lang: Option<String>,
 }
 
+/// The page for an unknown demo scene.
+fn no_such_scene() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html("<h1>No such demo scene</h1><p><a href=\"/demo\">All demos</a></p>".to_owned()),
+    )
+        .into_response()
+}
+
 /// The language a demo page asks for, when built in; else the scene's default.
 fn page_lang(asked: Option<String>, scene: &crate::model::Scene) -> String {
     asked
@@ -91,12 +100,9 @@ async fn page(
     Path(scene_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(scene) = st.stores.config.scene(&scene_id).await? else {
-        return Ok((
-            StatusCode::NOT_FOUND,
-            Html("<h1>No such demo scene</h1><p><a href=\"/demo\">All demos</a></p>".to_owned()),
-        )
-            .into_response());
+    let scene = match st.stores.config.scene(&scene_id).await? {
+        Some(scene) => scene,
+        None => return Ok(no_such_scene()),
     };
     let prefix = st
         .stores
@@ -205,12 +211,9 @@ async fn form_page(
     Path(scene_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(scene) = st.stores.config.scene(&scene_id).await? else {
-        return Ok((
-            StatusCode::NOT_FOUND,
-            Html("<h1>No such demo scene</h1>".to_owned()),
-        )
-            .into_response());
+    let scene = match st.stores.config.scene(&scene_id).await? {
+        Some(scene) => scene,
+        None => return Ok(no_such_scene()),
     };
     let lang = page_lang(q.lang, &scene);
     let html = FORM_PAGE
