@@ -179,14 +179,25 @@ pub struct CycleService {
     /// Bounds concurrent image generation so it can never take every worker thread.
     image_permits: Arc<tokio::sync::Semaphore>,
     /// Decoded custom jigsaw pools by scene id, reloaded when the pool's ids change.
-    pools: Arc<Mutex<HashMap<String, Arc<Pool>>>>,
+    pools: Arc<Mutex<HashMap<String, PoolEntry>>>,
 }
 
 /// A scene's decoded custom backgrounds.
 struct Pool {
-    ids: Vec<String>,
     images: Vec<(String, Background)>,
 }
+
+/// What is known of a scene's pool, and when its ids were last looked up.
+#[derive(Clone)]
+struct PoolEntry {
+    checked_ms: i64,
+    ids: Vec<String>,
+    /// `None` while the pool holds fewer than [`POOL_MINIMUM`] images.
+    pool: Option<Arc<Pool>>,
+}
+
+/// How often a scene's pool ids are looked up again.
+const POOL_RECHECK_MS: i64 = 1000;
 
 const KEYRING_META: &str = "token-keys";
 
@@ -325,39 +336,48 @@ impl CycleService {
     }
 
     /// The scene's custom jigsaw pool when it is active (at least [`POOL_MINIMUM`] images).
+    /// The pool's ids are looked up at most once per [`POOL_RECHECK_MS`] per scene, so a
+    /// jigsaw init normally costs no storage query; an upload or deletion is in force
+    /// within that time.
     async fn active_pool(&self, scene_id: &str) -> Result<Option<Arc<Pool>>, CycleError> {
-        let ids = self.stores.config.scene_image_ids(scene_id).await?;
-        if ids.len() < POOL_MINIMUM {
-            return Ok(None);
-        }
-        let cached = self
+        let now = self.clock.now_ms();
+        let known = self
             .pools
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(scene_id)
-            .filter(|p| p.ids == ids)
             .cloned();
-        if let Some(pool) = cached {
-            return Ok(Some(pool));
+        if let Some(entry) = &known
+            && now - entry.checked_ms < POOL_RECHECK_MS
+        {
+            return Ok(entry.pool.clone());
         }
-        let stored = self.stores.config.scene_images(scene_id).await?;
-        let decoded = tokio::task::spawn_blocking(move || {
-            stored
-                .into_iter()
-                .filter_map(|i| Background::decode(&i.bytes).ok().map(|b| (i.id, b)))
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|_| CycleError::Busy)?;
-        let pool = Arc::new(Pool {
-            ids,
-            images: decoded,
-        });
-        self.pools
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(scene_id.to_owned(), pool.clone());
-        Ok(Some(pool).filter(|p| !p.images.is_empty()))
+        let ids = self.stores.config.scene_image_ids(scene_id).await?;
+        let pool = match known {
+            Some(entry) if entry.ids == ids => entry.pool,
+            _ if ids.len() < POOL_MINIMUM => None,
+            _ => {
+                let stored = self.stores.config.scene_images(scene_id).await?;
+                let images = tokio::task::spawn_blocking(move || {
+                    stored
+                        .into_iter()
+                        .filter_map(|i| Background::decode(&i.bytes).ok().map(|b| (i.id, b)))
+                        .collect::<Vec<_>>()
+                })
+                .await
+                .map_err(|_| CycleError::Busy)?;
+                Some(Arc::new(Pool { images })).filter(|p| !p.images.is_empty())
+            }
+        };
+        self.pools.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            scene_id.to_owned(),
+            PoolEntry {
+                checked_ms: now,
+                ids,
+                pool: pool.clone(),
+            },
+        );
+        Ok(pool)
     }
 
     /// A fresh challenge of `kind` for `scene_id`. Picture types are generated on the

@@ -193,6 +193,14 @@ async fn the_pool_is_used_from_15_images_and_counts_each_images_outcomes() {
     )
     .await;
     ids.push(body["id"].as_str().unwrap().to_owned());
+    // A pool change is in force within a second (the pool's ids are cached that long).
+    let init = app.init(&scene).await;
+    assert_eq!(
+        image_of(&app, init["certifyId"].as_str().unwrap()).await,
+        None,
+        "within the second, the cached state stands"
+    );
+    app.clock.advance_ms(1_001);
     let init = app.init(&scene).await;
     let certify = init["certifyId"].as_str().unwrap();
     let used = image_of(&app, certify)
@@ -244,6 +252,7 @@ async fn the_pool_is_used_from_15_images_and_counts_each_images_outcomes() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    app.clock.advance_ms(1_001);
     let init = app.init(&scene).await;
     assert_eq!(
         image_of(&app, init["certifyId"].as_str().unwrap()).await,
