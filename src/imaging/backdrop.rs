@@ -6,8 +6,8 @@
 use rand::Rng;
 
 use super::canvas::{
-    Canvas, Convex, Field, Rgb, Surface, bbox_of, coverage, fill, mix, scale, sd_circle,
-    sd_ellipse, sd_rect,
+    Canvas, Convex, Field, Rgb, Surface, bbox_of, coverage, fill, fill_box, mix, scale, sd_circle,
+    sd_ellipse,
 };
 use super::{HEIGHT, WIDTH};
 
@@ -32,18 +32,31 @@ pub(crate) fn hsv(h: f32, s: f32, v: f32) -> Rgb {
 }
 
 /// A random procedural background, 300×200.
+///
+/// The family's shapes and the texture are drawn on a half-resolution draft, colour-graded
+/// (see [`grade_randomly`]) and upscaled — a quarter of the pixels to shade, which is most
+/// of the cost; the streaks, the sharpest edges, are drawn at full resolution on top.
 pub(crate) fn procedural(rng: &mut impl Rng) -> Canvas {
-    let mut c = Canvas::new(WIDTH as usize, HEIGHT as usize, [0.0; 3]);
-    match rng.random_range(0..4) {
-        0 => landscape(&mut c, rng),
-        1 => geometric(&mut c, rng),
-        2 => city(&mut c, rng),
-        _ => terrain(&mut c, rng),
-    }
-    streaks(&mut c, rng);
+    let (w, h) = (WIDTH as usize, HEIGHT as usize);
+    let mut d = Canvas::draft(w, h);
+    let family = rng.random_range(0..4);
+    draw_family(&mut d, rng, family);
     let amp = rng.random_range(8.0..16.0);
-    texture(&mut c, rng, amp);
+    texture(&mut d, rng, amp);
+    grade_randomly(&mut d, rng);
+    let mut c = d.upscale2();
+    streaks(&mut c, rng);
     c
+}
+
+/// Draws family `n` (0 landscape, 1 geometric, 2 city, 3 terrain) over the whole canvas.
+pub(crate) fn draw_family(c: &mut Canvas, rng: &mut impl Rng, n: u32) {
+    match n {
+        0 => landscape(c, rng),
+        1 => geometric(c, rng),
+        2 => city(c, rng),
+        _ => terrain(c, rng),
+    }
 }
 
 /// The sky: a three-stop vertical gradient from a day, dusk, night or overcast palette,
@@ -140,10 +153,12 @@ pub(crate) fn profile(rng: &mut impl Rng, base: f32, amp: f32) -> Vec<f32> {
         .collect()
 }
 
-/// Fills everything below the profile `top` (one height per column) with `col`.
+/// Fills everything below the profile `top` (one height per canvas column) with `col`.
 pub(crate) fn fill_below(c: &mut Canvas, top: &[f32], col: Rgb, alpha: f32) {
+    let k = c.scale;
     for x in 0..c.w {
-        let t = top[x.min(top.len() - 1)];
+        // The column's centre in canvas units, and the profile there in pixels.
+        let t = top[(((x as f32 + 0.5) * k) as usize).min(top.len() - 1)] / k;
         let y0 = (t.floor() as i64 - 1).clamp(0, c.h as i64) as usize;
         for y in y0..c.h {
             let a = coverage(t - (y as f32 + 0.5)) * alpha;
@@ -170,10 +185,17 @@ pub(crate) fn hills(c: &mut Canvas, rng: &mut impl Rng, layers: usize, y0: f32, 
     }
 }
 
-/// Mid-frequency texture over the whole canvas (half-resolution value noise, upscaled).
+/// The size of a noise field for `c`: a draft's own size (no upscaling needed), a third of
+/// a full-resolution canvas's.
+fn noise_size(c: &Canvas) -> (usize, usize) {
+    if c.scale > 1.0 { (c.w, c.h) } else { (100, 67) }
+}
+
+/// Mid-frequency texture over the whole canvas (fractal value noise).
 pub(crate) fn texture(c: &mut Canvas, rng: &mut impl Rng, amp: f32) {
     let cells = rng.random_range(10..18);
-    let f = Field::value_noise(rng, 100, 67, cells, 3, 0.55);
+    let (fw, fh) = noise_size(c);
+    let f = Field::value_noise(rng, fw, fh, cells, 3, 0.55);
     let tint = [
         rng.random_range(0.7..1.0),
         rng.random_range(0.7..1.0),
@@ -238,10 +260,7 @@ fn geometric(c: &mut Canvas, rng: &mut impl Rng) {
             0 => fill(c, [x - s, y - s, x + s, y + s], col, alpha, |px, py| {
                 sd_circle(px, py, x, y, s)
             }),
-            1 => {
-                let r = [x - s, y - s * 0.6, x + s, y + s * 0.6];
-                fill(c, r, col, alpha, |px, py| sd_rect(px, py, r, 0.0))
-            }
+            1 => fill_box(c, [x - s, y - s * 0.6, x + s, y + s * 0.6], col, alpha),
             2 => {
                 let a = rng.random_range(0.0..std::f32::consts::TAU);
                 let pts: Vec<(f32, f32)> = (0..3)
@@ -288,8 +307,7 @@ fn city(c: &mut Canvas, rng: &mut impl Rng) {
                 rng.random_range(0.05..0.3),
                 v * if night { 0.4 } else { 1.0 },
             );
-            let r = [x, top, x + bw, H];
-            fill(c, r, col, 1.0, |px, py| sd_rect(px, py, r, 0.0));
+            fill_box(c, [x, top, x + bw, H], col, 1.0);
             if layer > 0 {
                 let lit = hsv(
                     rng.random_range(35.0..55.0),
@@ -303,8 +321,7 @@ fn city(c: &mut Canvas, rng: &mut impl Rng) {
                     let mut wx = x + 4.0;
                     while wx + ww < x + bw - 3.0 {
                         let col = if rng.random_bool(0.45) { lit } else { dark };
-                        let r = [wx, wy, wx + ww, wy + wh];
-                        fill(c, r, col, 1.0, |px, py| sd_rect(px, py, r, 0.0));
+                        fill_box(c, [wx, wy, wx + ww, wy + wh], col, 1.0);
                         wx += ww + rng.random_range(3.0..5.0);
                     }
                     wy += wh + rng.random_range(4.0..7.0);
@@ -317,7 +334,8 @@ fn city(c: &mut Canvas, rng: &mut impl Rng) {
 
 fn terrain(c: &mut Canvas, rng: &mut impl Rng) {
     let cells = rng.random_range(3..6);
-    let f = Field::value_noise(rng, 100, 67, cells, 4, 0.55);
+    let (fw, fh) = noise_size(c);
+    let f = Field::value_noise(rng, fw, fh, cells, 4, 0.55);
     let hue = rng.random_range(0.0..360.0);
     let palette: Vec<Rgb> = (0..5)
         .map(|i| {
@@ -416,4 +434,27 @@ pub(crate) fn grade_randomly(c: &mut Canvas, rng: &mut impl Rng) {
     }
     let b = 128.0 * (1.0 - contrast) + bright;
     c.grade(m, [b, b, b]);
+}
+
+/// `cargo test --release --lib imaging::backdrop::timing -- --ignored --nocapture`
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    #[ignore = "a timing loop, run by hand in release (and under perf)"]
+    fn families_on_a_draft() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let family: u32 = std::env::var("FAMILY")
+            .ok()
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(1);
+        let mut d = Canvas::draft(300, 200);
+        let t = std::time::Instant::now();
+        for _ in 0..3000 {
+            draw_family(&mut d, &mut rng, family);
+        }
+        println!("family {family}: {:?}", t.elapsed() / 3000);
+    }
 }

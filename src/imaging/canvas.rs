@@ -17,6 +17,11 @@ pub(crate) trait Surface {
     fn origin(&self) -> (i32, i32) {
         (0, 0)
     }
+    /// Canvas units per pixel: 1 for a full-resolution surface, 2 for a draft drawn at
+    /// half resolution (shapes are still described in full-resolution coordinates).
+    fn scale(&self) -> f32 {
+        1.0
+    }
     /// Paints `colour` with opacity `alpha` (0‥1) over the pixel at surface index (x, y).
     fn blend(&mut self, x: usize, y: usize, colour: Rgb, alpha: f32);
 }
@@ -28,6 +33,8 @@ pub(crate) struct Canvas {
     pub w: usize,
     pub h: usize,
     pub px: Vec<Rgb>,
+    /// Canvas units per pixel (see [`Surface::scale`]).
+    pub scale: f32,
 }
 
 thread_local! {
@@ -40,7 +47,18 @@ const POOL_KEEP: usize = 4;
 
 /// An empty buffer with room for `n` pixels, reused when one is spare.
 fn buffer(n: usize) -> Vec<Rgb> {
-    let mut v = SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+    // The smallest spare that fits, so that a draft's buffer does not get regrown into a
+    // full canvas's (fresh pages) while a full-sized one sits unused.
+    let mut v = SPARE
+        .with(|s| {
+            let mut s = s.borrow_mut();
+            let best = (0..s.len())
+                .filter(|&i| s[i].capacity() >= n)
+                .min_by_key(|&i| s[i].capacity())
+                .or_else(|| (0..s.len()).max_by_key(|&i| s[i].capacity()))?;
+            Some(s.swap_remove(best))
+        })
+        .unwrap_or_default();
     v.clear();
     v.reserve(n);
     v
@@ -68,6 +86,7 @@ impl Clone for Canvas {
             w: self.w,
             h: self.h,
             px,
+            scale: self.scale,
         }
     }
 }
@@ -76,7 +95,71 @@ impl Canvas {
     pub fn new(w: usize, h: usize, fill: Rgb) -> Canvas {
         let mut px = buffer(w * h);
         px.resize(w * h, fill);
-        Canvas { w, h, px }
+        Canvas {
+            w,
+            h,
+            px,
+            scale: 1.0,
+        }
+    }
+
+    /// A draft: a canvas of `w × h` canvas units (both even) drawn at half resolution, for
+    /// the parts of a picture whose detail survives a 2× upscale (see [`Canvas::upscale2`]).
+    pub fn draft(w: usize, h: usize) -> Canvas {
+        debug_assert!(
+            w.is_multiple_of(2) && h.is_multiple_of(2),
+            "a draft of {w}×{h}"
+        );
+        let mut c = Canvas::new(w / 2, h / 2, [0.0; 3]);
+        c.scale = 2.0;
+        c
+    }
+
+    /// This half-resolution draft bilinearly upscaled to full resolution (twice its size).
+    ///
+    /// Output pixel x samples the draft at x / 2 - 0.25, so even pixels blend a draft pixel
+    /// with its left neighbour 3:1 and odd ones with its right neighbour; rows likewise.
+    pub fn upscale2(&self) -> Canvas {
+        let (sw, sh) = (self.w, self.h);
+        let (w, h) = (sw * 2, sh * 2);
+        let mut px = buffer(w * h);
+        px.resize(w * h, [0.0; 3]);
+        let mut row = vec![[0.0f32; 3]; sw];
+        for (y, out) in px.chunks_exact_mut(w).enumerate() {
+            // Rows: y = 2i blends rows i - 1 and i; y = 2i + 1 rows i and i + 1 (clamped).
+            let i = y / 2;
+            let (a, b, wa) = if y % 2 == 0 {
+                (i.saturating_sub(1), i, 0.25)
+            } else {
+                (i, (i + 1).min(sh - 1), 0.75)
+            };
+            let (ra, rb) = (
+                &self.px[a * sw..(a + 1) * sw],
+                &self.px[b * sw..(b + 1) * sw],
+            );
+            let (fa, fb) = (
+                row.as_flattened_mut(),
+                (ra.as_flattened(), rb.as_flattened()),
+            );
+            for ((r, p), q) in fa.iter_mut().zip(fb.0).zip(fb.1) {
+                *r = p * wa + q * (1.0 - wa);
+            }
+            out[0] = row[0];
+            out[w - 1] = row[sw - 1];
+            for (o, pair) in out[1..w - 1].chunks_exact_mut(2).zip(row.windows(2)) {
+                let (l, r) = (pair[0], pair[1]);
+                for c in 0..3 {
+                    o[0][c] = l[c] * 0.75 + r[c] * 0.25;
+                    o[1][c] = l[c] * 0.25 + r[c] * 0.75;
+                }
+            }
+        }
+        Canvas {
+            w,
+            h,
+            px,
+            scale: 1.0,
+        }
     }
 
     /// Builds a canvas from packed RGB8 bytes (`w * h * 3` of them).
@@ -87,9 +170,15 @@ impl Canvas {
                 .chunks_exact(3)
                 .map(|c| [f32::from(c[0]), f32::from(c[1]), f32::from(c[2])]),
         );
-        Canvas { w, h, px }
+        Canvas {
+            w,
+            h,
+            px,
+            scale: 1.0,
+        }
     }
 
+    #[cfg(test)]
     pub fn get(&self, x: usize, y: usize) -> Rgb {
         self.px[y * self.w + x]
     }
@@ -144,24 +233,69 @@ impl Canvas {
     }
 
     /// [`Canvas::to_rgb8`] into a caller's buffer (resized to fit), so that it can be reused.
+    #[cfg(test)]
     pub fn to_rgb8_into(&self, seed: u64, grain: f32, out: &mut Vec<u8>) {
+        let src = self.px.as_flattened();
         out.clear();
-        out.resize(self.px.len() * 3, 0);
-        // Counter-based grain (a hash of the pixel index), so that pixels are independent
-        // and the loop vectorises. `as u8` saturates (and maps NaN to 0): no clamp needed.
-        let key = (seed ^ (seed >> 32)) as u32 | 1;
-        for (i, (o, p)) in out.chunks_exact_mut(3).zip(&self.px).enumerate() {
-            let n = grain_at(key, i as u32) * grain;
-            o[0] = (p[0] + n) as u8;
-            o[1] = (p[1] + n) as u8;
-            o[2] = (p[2] + n) as u8;
+        // Clamp (NaN too), then round by adding 1.5 · 2²³, which
+        // leaves the integer in the low mantissa bits: every step vectorises on any x86-64,
+        // where a saturating `f32 as u8` compiles to a scalar loop.
+        out.extend(
+            src.iter()
+                .map(|&v| (clamp255(v) + 12_582_912.0).to_bits() as u8),
+        );
+        add_grain(out, seed, grain);
+    }
+}
+
+/// How many grain values a thread keeps (a power of two).
+const GRAIN_LEN: usize = 1 << 14;
+
+/// The grain table: uniform integers in -8‥8 from a fixed seed (so that an image stays a
+/// pure function of its own seed), stored twice over so that any window of [`GRAIN_LEN`]
+/// is one slice. An image adds a window of it, scaled, starting at an offset taken from
+/// its seed.
+static GRAIN: std::sync::LazyLock<Vec<i8>> = std::sync::LazyLock::new(|| {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6772_6169_6e00_0001);
+    let half: Vec<i8> = (0..GRAIN_LEN).map(|_| rng.random_range(-8..=8)).collect();
+    [half.as_slice(), half.as_slice()].concat()
+});
+
+/// The grain table (twice [`GRAIN_LEN`] values in -8‥8, the second half repeating the first).
+pub(crate) fn grain_table() -> &'static [i8] {
+    &GRAIN
+}
+
+#[cfg(test)]
+/// Adds grain of up to ±`amp` (at most 8) to every byte, saturating. The pattern repeats
+/// every 16 KB of bytes (about 18 rows, shifted sideways), which at these amplitudes and
+/// after JPEG no eye or filter can use; it costs a table read and an add per byte.
+fn add_grain(bytes: &mut [u8], seed: u64, amp: f32) {
+    let k = (amp.clamp(0.0, 8.0) * 4.0) as i16;
+    if k == 0 {
+        return;
+    }
+    let g = &*GRAIN;
+    let mut off = ((seed ^ (seed >> 32)) as usize) % GRAIN_LEN;
+    for chunk in bytes.chunks_mut(GRAIN_LEN) {
+        let len = chunk.len();
+        for (b, &n) in chunk.iter_mut().zip(&g[off..off + len]) {
+            // n · amp / 8, rounded symmetrically.
+            let v = i16::from(*b) + ((i16::from(n) * k + 16) >> 5);
+            *b = v.clamp(0, 255) as u8;
         }
+        off = (off + len) % GRAIN_LEN;
     }
 }
 
 impl Surface for Canvas {
     fn size(&self) -> (usize, usize) {
         (self.w, self.h)
+    }
+
+    fn scale(&self) -> f32 {
+        self.scale
     }
 
     #[inline]
@@ -251,6 +385,15 @@ pub(crate) fn scale(c: Rgb, k: f32) -> Rgb {
     [c[0] * k, c[1] * k, c[2] * k]
 }
 
+/// `v` clamped to 0‥255 (NaN to 255), written as comparisons so that it compiles to a
+/// plain max and min and vectorises (`f32::clamp` keeps NaN, `max`/`min` need extra work
+/// for it).
+#[inline]
+pub(crate) fn clamp255(v: f32) -> f32 {
+    let v = if v > 0.0 { v } else { 0.0 };
+    if v < 255.0 { v } else { 255.0 }
+}
+
 #[inline]
 pub(crate) fn clamp_u8(v: f32) -> u8 {
     v.clamp(0.0, 255.0) as u8
@@ -278,16 +421,19 @@ pub(crate) fn fill<S: Surface>(
 ) {
     let (w, h) = s.size();
     let (ox, oy) = s.origin();
-    let xa = ((bbox[0].floor() as i32 - 1 - ox).max(0) as usize).min(w);
-    let xb = ((bbox[2].ceil() as i32 + 1 - ox).max(0) as usize).min(w);
-    let ya = ((bbox[1].floor() as i32 - 1 - oy).max(0) as usize).min(h);
-    let yb = ((bbox[3].ceil() as i32 + 1 - oy).max(0) as usize).min(h);
+    // Pixel (x, y) covers canvas units [x·k, (x + 1)·k); distances are measured in pixels.
+    let k = s.scale();
+    let inv = 1.0 / k;
+    let xa = (((bbox[0] * inv).floor() as i32 - 1 - ox).max(0) as usize).min(w);
+    let xb = (((bbox[2] * inv).ceil() as i32 + 1 - ox).max(0) as usize).min(w);
+    let ya = (((bbox[1] * inv).floor() as i32 - 1 - oy).max(0) as usize).min(h);
+    let yb = (((bbox[3] * inv).ceil() as i32 + 1 - oy).max(0) as usize).min(h);
     for y in ya..yb {
-        let cy = (y as i32 + oy) as f32 + 0.5;
+        let cy = ((y as i32 + oy) as f32 + 0.5) * k;
         let mut x = xa;
         while x < xb {
-            let cx = (x as i32 + ox) as f32 + 0.5;
-            let d = sdf(cx, cy);
+            let cx = ((x as i32 + ox) as f32 + 0.5) * k;
+            let d = sdf(cx, cy) * inv;
             if d >= 2.0 {
                 x += (d - 0.5) as usize;
             } else if d <= -2.0 {
@@ -302,6 +448,37 @@ pub(crate) fn fill<S: Surface>(
                     s.blend(x, y, colour, a);
                 }
                 x += 1;
+            }
+        }
+    }
+}
+
+/// Paints the axis-aligned box `r` = `[x0, y0, x1, y1]` (canvas units) in `colour` at
+/// opacity `alpha`, each pixel covered by the exact fraction of its area inside the box: no
+/// distance to evaluate, which matters for the hundreds of lit windows of a city.
+pub(crate) fn fill_box<S: Surface>(s: &mut S, r: [f32; 4], colour: Rgb, alpha: f32) {
+    let (w, h) = s.size();
+    let (ox, oy) = s.origin();
+    let inv = 1.0 / s.scale();
+    // The box in this surface's pixel coordinates.
+    let (x0, x1) = (r[0] * inv - ox as f32, r[2] * inv - ox as f32);
+    let (y0, y1) = (r[1] * inv - oy as f32, r[3] * inv - oy as f32);
+    let span = |a: f32, b: f32, n: usize| {
+        (
+            (a.floor().max(0.0) as usize).min(n),
+            (b.ceil().max(0.0) as usize).min(n),
+        )
+    };
+    let (xa, xb) = span(x0, x1, w);
+    let (ya, yb) = span(y0, y1, h);
+    // Overlap of pixel [i, i + 1) with [a, b).
+    let part = |i: usize, a: f32, b: f32| ((i as f32 + 1.0).min(b) - (i as f32).max(a)).max(0.0);
+    for y in ya..yb {
+        let cy = part(y, y0, y1) * alpha;
+        for x in xa..xb {
+            let a = part(x, x0, x1) * cy;
+            if a > 0.0 {
+                s.blend(x, y, colour, a);
             }
         }
     }
@@ -409,21 +586,32 @@ impl Field {
             let gh = (cells * h).div_ceil(w) + 2;
             let lattice: Vec<f32> = (0..gw * gh).map(|_| rng.random_range(-1.0..1.0)).collect();
             let sx = cells as f32 / w as f32;
-            for y in 0..h {
+            // Separable: interpolate every lattice row across the columns once, then blend
+            // two such rows per output row (a loop that vectorises).
+            let cols: Vec<(usize, f32)> = (0..w)
+                .map(|x| {
+                    let fx = x as f32 * sx;
+                    (fx as usize, smooth(fx - (fx as usize) as f32))
+                })
+                .collect();
+            let rows_needed = ((h - 1) as f32 * sx) as usize + 2;
+            let mut across = Vec::with_capacity(rows_needed.min(gh) * w);
+            for row in lattice.chunks_exact(gw).take(rows_needed) {
+                across.extend(
+                    cols.iter()
+                        .map(|&(ix, tx)| row[ix] + (row[ix + 1] - row[ix]) * tx),
+                );
+            }
+            for (y, out) in v.chunks_exact_mut(w).enumerate() {
                 let fy = y as f32 * sx;
                 let iy = fy as usize;
                 let ty = smooth(fy - iy as f32);
-                for x in 0..w {
-                    let fx = x as f32 * sx;
-                    let ix = fx as usize;
-                    let tx = smooth(fx - ix as f32);
-                    let a = lattice[iy * gw + ix];
-                    let b = lattice[iy * gw + ix + 1];
-                    let c = lattice[(iy + 1) * gw + ix];
-                    let d = lattice[(iy + 1) * gw + ix + 1];
-                    let top = a + (b - a) * tx;
-                    let bot = c + (d - c) * tx;
-                    v[y * w + x] += (top + (bot - top) * ty) * amp;
+                let (r0, r1) = (
+                    &across[iy * w..(iy + 1) * w],
+                    &across[(iy + 1) * w..(iy + 2) * w],
+                );
+                for ((o, &a), &b) in out.iter_mut().zip(r0).zip(r1) {
+                    *o += (a + (b - a) * ty) * amp;
                 }
             }
             total += amp;
@@ -438,6 +626,12 @@ impl Field {
 
     /// Calls `f(index, value)` for every pixel of a `cw × ch` canvas, bilinearly upscaling.
     pub fn for_each_upscaled(&self, cw: usize, ch: usize, mut f: impl FnMut(usize, f32)) {
+        if (self.w, self.h) == (cw, ch) {
+            for (i, &v) in self.v.iter().enumerate() {
+                f(i, v);
+            }
+            return;
+        }
         let kx = self.w as f32 / cw as f32;
         let ky = self.h as f32 / ch as f32;
         // Column lookups are the same on every row: compute them once.
@@ -470,18 +664,6 @@ fn smooth(t: f32) -> f32 {
 }
 
 /// A tiny deterministic generator of per-pixel grain in -1‥1 (xorshift; not for secrets).
-/// Uniform noise in -1‥1 for pixel `i` under `key`: one multiply-xorshift round, enough to
-/// look random to the eye and to a JPEG encoder, and independent per pixel.
-#[inline]
-fn grain_at(key: u32, i: u32) -> f32 {
-    // 32-bit arithmetic throughout, which the compiler vectorises.
-    let mut z = (i ^ key).wrapping_mul(0x9E37_79B1);
-    z ^= z >> 15;
-    z = z.wrapping_mul(0x85EB_CA77);
-    z ^= z >> 13;
-    ((z >> 8) as f32 / (1u32 << 24) as f32) * 2.0 - 1.0
-}
-
 pub(crate) struct Grain(u64);
 
 impl Grain {
@@ -546,6 +728,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_box_covers_its_pixels_by_area_at_any_scale() {
+        let mut c = Canvas::new(10, 10, [0.0; 3]);
+        fill_box(&mut c, [2.0, 2.0, 5.5, 4.0], [200.0; 3], 1.0);
+        assert_eq!(c.get(3, 3), [200.0; 3]);
+        assert!((c.get(5, 3)[0] - 100.0).abs() < 1e-3, "half covered");
+        assert_eq!(c.get(6, 3), [0.0; 3]);
+        assert_eq!(c.get(3, 4), [0.0; 3]);
+        // On a draft (2 units per pixel) the same box covers half as many pixels.
+        let mut d = Canvas::draft(20, 20);
+        fill_box(&mut d, [2.0, 2.0, 6.0, 4.0], [200.0; 3], 0.5);
+        assert_eq!(d.get(1, 1), [100.0; 3]);
+        assert_eq!(d.get(2, 1), [100.0; 3]);
+        assert_eq!(d.get(3, 1), [0.0; 3]);
+    }
+
+    #[test]
+    fn a_draft_upscales_smoothly_to_twice_its_size() {
+        let mut d = Canvas::draft(8, 4);
+        for (i, p) in d.px.iter_mut().enumerate() {
+            *p = [(i % 4) as f32 * 40.0, 10.0, 20.0];
+        }
+        let c = d.upscale2();
+        assert_eq!((c.w, c.h, c.scale), (8, 4, 1.0));
+        // Constant channels stay constant; the ramp stays monotone and spans the same range.
+        assert!(c.px.iter().all(|p| p[1] == 10.0 && p[2] == 20.0));
+        let row: Vec<f32> = (0..8).map(|x| c.get(x, 1)[0]).collect();
+        assert!(row.windows(2).all(|w| w[0] <= w[1]), "{row:?}");
+        assert_eq!((row[0], row[7]), (0.0, 120.0));
+        assert_eq!(row[3], 0.75 * 40.0 + 0.25 * 80.0);
     }
 
     #[test]

@@ -1,32 +1,24 @@
-//! Encoding for the wire: baseline JPEG for opaque pictures, fast-compressed PNG for the
-//! transparent piece and object. Encoding into a `Vec` cannot fail for the sizes used here;
-//! should an encoder ever report an error the result is an empty buffer, never a panic.
-
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+//! Encoding for the wire: baseline JPEG for opaque pictures (our own encoder, see
+//! [`super::jpeg`]), fast-compressed PNG for the transparent piece and object. Encoding
+//! into a `Vec` cannot fail for the sizes used here; should an encoder ever report an
+//! error the result is an empty buffer, never a panic.
 
 use super::canvas::Canvas;
 
-thread_local! {
-    /// This thread's RGB8 staging buffer for [`jpeg_canvas`] (180 KB, reused).
-    static STAGING: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Packs `canvas` with grain (see [`Canvas::to_rgb8`]) and encodes it as JPEG, staging the
-/// pixels in a per-thread buffer.
+/// Encodes `canvas` as JPEG with luma grain of ±`grain` taken from `seed`.
 pub(crate) fn jpeg_canvas(canvas: &Canvas, seed: u64, grain: f32, quality: u8) -> Vec<u8> {
-    STAGING.with(|staging| {
-        let mut rgb = staging.borrow_mut();
-        canvas.to_rgb8_into(seed, grain, &mut rgb);
-        jpeg(&rgb, canvas.w as u32, canvas.h as u32, quality)
-    })
+    super::jpeg::encode(canvas, seed, grain, quality)
 }
 
 /// JPEG quality for backgrounds and scenes: low enough to blur pixel traces and stay under
 /// the size budget, high enough that edges stay crisp to a person.
 pub(crate) const JPEG_QUALITY: u8 = 72;
 
-/// Encodes packed RGB8 as a 4:2:0 JPEG.
+/// Encodes packed RGB8 as a 4:2:0 JPEG with a general-purpose encoder: the reference our
+/// own is compared with, and test uploads.
+#[cfg(test)]
 pub(crate) fn jpeg(rgb: &[u8], w: u32, h: u32, quality: u8) -> Vec<u8> {
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
     let mut out = Vec::with_capacity(24 * 1024);
     let mut enc = Encoder::new(&mut out, quality);
     enc.set_sampling_factor(SamplingFactor::R_4_2_0);

@@ -94,16 +94,16 @@ impl Shade {
         }
     }
 
-    /// Shades the shape whose box's top-left is at (x0, y0).
-    fn apply(&self, c: &mut Canvas, shape: &PieceShape, x0: u32, y0: u32) {
-        let (bw, bh) = shape.box_size();
+    /// Shades a placed outline.
+    fn apply(&self, c: &mut Canvas, p: &Placed) {
+        let (bw, bh) = p.shape.box_size();
         for ly in 0..bh {
             for lx in 0..bw {
-                let (cx, cy) = ((x0 + lx) as usize, (y0 + ly) as usize);
+                let (cx, cy) = ((p.x + lx) as usize, (p.y + ly) as usize);
                 if cx >= c.w || cy >= c.h {
                     continue;
                 }
-                let d = shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+                let d = p.sd[(ly * bw + lx) as usize];
                 if d > 1.5 + self.soft {
                     continue;
                 }
@@ -127,14 +127,21 @@ impl Shade {
     }
 }
 
-/// A placed outline: the shape and its box's top-left.
+/// A placed outline: the shape, its box's top-left, and its signed distance at every pixel
+/// centre of its box (row-major), computed once and shared by every pass over it.
 struct Placed {
     shape: PieceShape,
     x: u32,
     y: u32,
+    sd: Vec<f32>,
 }
 
 impl Placed {
+    fn new(shape: PieceShape, x: u32, y: u32) -> Placed {
+        let sd = shape.grid();
+        Placed { shape, x, y, sd }
+    }
+
     fn overlaps(&self, other: &Placed, margin: u32) -> bool {
         let (aw, ah) = self.shape.box_size();
         let (bw, bh) = other.shape.box_size();
@@ -152,22 +159,20 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
         Some(bg) => {
             let mut c = Canvas::from_rgb8(w, h, &bg.rgb);
             backdrop::texture(&mut c, &mut rng, 5.0);
+            backdrop::grade_randomly(&mut c, &mut rng);
             c
         }
         None => backdrop::procedural(&mut rng),
     };
-    backdrop::grade_randomly(&mut canvas, &mut rng);
-    let original = canvas.clone();
 
     let shape = PieceShape::random(&mut rng);
     let (pw, ph) = shape.box_size();
     let piece_y = rng.random_range(4..=HEIGHT - ph - 4);
     let gap_x = rng.random_range(pw + 10..=WIDTH - pw - 4);
-    let gap = Placed {
-        shape,
-        x: gap_x,
-        y: piece_y,
-    };
+    let gap = Placed::new(shape, gap_x, piece_y);
+    // The undamaged pixels the later passes read: the gap's box and what its refill
+    // reflects from, never more than REACH px around it.
+    let original = Patch::copy(&canvas, gap_x, piece_y, pw, ph);
 
     let mut placed = vec![gap];
     let decoys = if rng.random_bool(0.3) { 3 } else { 2 };
@@ -185,9 +190,14 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
                 rng.random_range(2..=HEIGHT - dh - 2)
             };
             let x = rng.random_range(pw + 6..=WIDTH - dw - 2);
-            let cand = Placed { shape: d, x, y };
+            let cand = Placed {
+                shape: d,
+                x,
+                y,
+                sd: Vec::new(),
+            };
             if placed.iter().all(|p| !p.overlaps(&cand, 6)) {
-                placed.push(cand);
+                placed.push(Placed::new(d, x, y));
                 break;
             }
         }
@@ -207,10 +217,10 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
         );
     }
     for (i, p) in placed.iter().enumerate() {
-        Shade::random(&mut rng, i > 0).apply(&mut canvas, &p.shape, p.x, p.y);
+        Shade::random(&mut rng, i > 0).apply(&mut canvas, p);
     }
 
-    let piece = cut_piece(&original, &shape, gap_x, piece_y, &mut rng);
+    let piece = cut_piece(&original, &placed[0], &mut rng);
     let background = encode::jpeg_canvas(&canvas, rng.random(), 3.0, encode::JPEG_QUALITY);
     Jigsaw {
         background,
@@ -226,7 +236,7 @@ pub(super) fn generate(seed: u64, base: Option<&Background>) -> Jigsaw {
 /// centre, feathered over the last few pixels inside the edge so that no new seam runs
 /// along the outline: the hole keeps the local colours and texture but no longer holds the
 /// piece's content.
-fn refill(c: &mut Canvas, original: &Canvas, gap: &Placed, rng: &mut impl Rng) {
+fn refill(c: &mut Canvas, original: &Patch, gap: &Placed, rng: &mut impl Rng) {
     let (gw, gh) = gap.shape.box_size();
     // Reflect through a point a little off the centre, so the mirror image is not exact.
     let cx = gap.x as f32 + gw as f32 / 2.0 + rng.random_range(-6.0..6.0);
@@ -234,7 +244,7 @@ fn refill(c: &mut Canvas, original: &Canvas, gap: &Placed, rng: &mut impl Rng) {
     let feather = rng.random_range(3.0..5.0f32);
     for ly in 0..gh {
         for lx in 0..gw {
-            let d = gap.shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+            let d = gap.sd[(ly * gw + lx) as usize];
             if d >= 0.0 {
                 continue;
             }
@@ -250,7 +260,7 @@ fn refill(c: &mut Canvas, original: &Canvas, gap: &Placed, rng: &mut impl Rng) {
 /// Blends the content under the true gap into the piece's outline laid over a decoy
 /// (bodies aligned), feathered at its edge: matching the piece's pixels against the
 /// picture then scores the decoy as high as the gap.
-fn ghost(c: &mut Canvas, original: &Canvas, gap: &Placed, decoy: &Placed, weight: f32) {
+fn ghost(c: &mut Canvas, original: &Patch, gap: &Placed, decoy: &Placed, weight: f32) {
     let (gw, gh) = gap.shape.box_size();
     let ox = i64::from(decoy.x) + decoy.shape.body_left().round() as i64
         - gap.shape.body_left().round() as i64;
@@ -258,7 +268,7 @@ fn ghost(c: &mut Canvas, original: &Canvas, gap: &Placed, decoy: &Placed, weight
         - gap.shape.body_top().round() as i64;
     for ly in 0..gh {
         for lx in 0..gw {
-            let d = gap.shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+            let d = gap.sd[(ly * gw + lx) as usize];
             let cov = ((1.5 - d) / 3.0).clamp(0.0, 1.0);
             if cov <= 0.0 {
                 continue;
@@ -275,8 +285,9 @@ fn ghost(c: &mut Canvas, original: &Canvas, gap: &Placed, decoy: &Placed, weight
 
 /// The piece: the undamaged pixels under the gap, tinted, with a light bevel inside the
 /// edge and a thin outline around it, transparent elsewhere.
-fn cut_piece(original: &Canvas, shape: &PieceShape, x0: u32, y0: u32, rng: &mut impl Rng) -> Layer {
-    let (pw, ph) = shape.box_size();
+fn cut_piece(original: &Patch, gap: &Placed, rng: &mut impl Rng) -> Layer {
+    let (pw, ph) = gap.shape.box_size();
+    let (x0, y0) = (gap.x, gap.y);
     let mut layer = Layer::new(0, 0, pw as usize, ph as usize);
     let tint = [
         rng.random_range(0.96..1.06),
@@ -294,7 +305,7 @@ fn cut_piece(original: &Canvas, shape: &PieceShape, x0: u32, y0: u32, rng: &mut 
     };
     for ly in 0..ph {
         for lx in 0..pw {
-            let d = shape.sdf(lx as f32 + 0.5, ly as f32 + 0.5);
+            let d = gap.sd[(ly * pw + lx) as usize];
             let (i, j) = (lx as usize, ly as usize);
             let cov = coverage(d);
             if cov > 0.0 {
@@ -318,4 +329,61 @@ fn cut_piece(original: &Canvas, shape: &PieceShape, x0: u32, y0: u32, rng: &mut 
         }
     }
     layer
+}
+
+/// How far around the gap's box the refill's reflection can read (its centre moves at most
+/// 6 px, so a reflected pixel lies at most 12 px outside the box).
+const REACH: u32 = 14;
+
+/// A copy of the canvas around the gap, taken before any gap is drawn: copying this
+/// rather than the whole 300×200 picture keeps the pass cheap.
+struct Patch {
+    x0: u32,
+    y0: u32,
+    w: usize,
+    h: usize,
+    px: Vec<Rgb>,
+}
+
+impl Patch {
+    fn copy(c: &Canvas, x: u32, y: u32, w: u32, h: u32) -> Patch {
+        let x0 = x.saturating_sub(REACH);
+        let y0 = y.saturating_sub(REACH);
+        let x1 = (x + w + REACH).min(c.w as u32);
+        let y1 = (y + h + REACH).min(c.h as u32);
+        let (pw, ph) = ((x1 - x0) as usize, (y1 - y0) as usize);
+        let mut px = Vec::with_capacity(pw * ph);
+        for row in y0 as usize..y1 as usize {
+            let start = row * c.w + x0 as usize;
+            px.extend_from_slice(&c.px[start..start + pw]);
+        }
+        Patch {
+            x0,
+            y0,
+            w: pw,
+            h: ph,
+            px,
+        }
+    }
+
+    /// The pixel at canvas coordinates (x, y), clamped into the patch.
+    fn get(&self, x: usize, y: usize) -> Rgb {
+        let lx = x.saturating_sub(self.x0 as usize).min(self.w - 1);
+        let ly = y.saturating_sub(self.y0 as usize).min(self.h - 1);
+        self.px[ly * self.w + lx]
+    }
+}
+
+/// `cargo test --release --lib imaging::jigsaw::timing -- --ignored --nocapture`
+#[cfg(test)]
+mod timing {
+    #[test]
+    #[ignore = "a timing loop, run by hand in release (and under perf)"]
+    fn jigsaws() {
+        let t = std::time::Instant::now();
+        for seed in 0..3000 {
+            std::hint::black_box(super::generate(seed, None));
+        }
+        println!("jigsaw: {:?}", t.elapsed() / 3000);
+    }
 }

@@ -137,21 +137,58 @@ impl PieceShape {
     }
 
     /// Signed distance (px, negative inside) at box-local position (x, y).
+    #[cfg(test)]
     pub fn sdf(&self, x: f32, y: f32) -> f32 {
-        let [t, _, _, l] = self.reach();
-        let half = self.body * 0.5;
-        let cx = PAD + l + half;
-        let cy = PAD + t + half;
-        let (px, py) = (x - cx, y - cy);
-        // The rounded square body.
-        let q = half - self.round;
-        let (qx, qy) = (px.abs() - q, py.abs() - q);
-        let mut d =
-            (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0) - self.round;
-        for (i, side) in self.sides.iter().enumerate() {
-            if *side == Side::Flat {
-                continue;
+        Outline::new(self).at(x, y)
+    }
+
+    /// The signed distance at every pixel centre of the box, row by row.
+    pub fn grid(&self) -> Vec<f32> {
+        let o = Outline::new(self);
+        let (w, h) = self.box_size();
+        let (w, h) = (w as usize, h as usize);
+        let mut out = vec![0.0; w * h];
+        // Plain loops over a branch-free distance: the compiler runs four pixels at once.
+        for (y, row) in out.chunks_exact_mut(w).enumerate() {
+            let py = y as f32 + 0.5;
+            for (x, d) in row.iter_mut().enumerate() {
+                *d = o.at(x as f32 + 0.5, py);
             }
+        }
+        out
+    }
+}
+
+/// A shape with everything that does not depend on the point worked out once: the body's
+/// centre and the centre of each knob (added) and hole (cut out). Unused slots hold a
+/// centre so far away that it never wins, which keeps [`Outline::at`] free of branches.
+struct Outline {
+    cx: f32,
+    cy: f32,
+    half: f32,
+    round: f32,
+    r: f32,
+    knobs: [(f32, f32); 4],
+    holes: [(f32, f32); 4],
+}
+
+/// Where an unused knob or hole slot sits: no pixel of a box is near it.
+const FAR: (f32, f32) = (1.0e6, 1.0e6);
+
+impl Outline {
+    fn new(s: &PieceShape) -> Outline {
+        let [t, _, _, l] = s.reach();
+        let half = s.body * 0.5;
+        let mut o = Outline {
+            cx: PAD + l + half,
+            cy: PAD + t + half,
+            half,
+            round: s.round,
+            r: s.r,
+            knobs: [FAR; 4],
+            holes: [FAR; 4],
+        };
+        for (i, side) in s.sides.iter().enumerate() {
             // Unit outward normal and the direction along the side.
             let (nx, ny, ax, ay) = match i {
                 0 => (0.0, -1.0, 1.0, 0.0),
@@ -159,15 +196,42 @@ impl PieceShape {
                 2 => (0.0, 1.0, -1.0, 0.0),
                 _ => (-1.0, 0.0, 0.0, -1.0),
             };
-            let push = if *side == Side::Knob { 0.5 } else { -0.5 } * self.r;
-            let kx = nx * (half + push) + ax * self.shift[i];
-            let ky = ny * (half + push) + ay * self.shift[i];
-            let c = ((px - kx).powi(2) + (py - ky).powi(2)).sqrt() - self.r;
-            d = if *side == Side::Knob {
-                d.min(c)
-            } else {
-                d.max(-c)
-            };
+            let push = if *side == Side::Knob { 0.5 } else { -0.5 } * s.r;
+            let centre = (
+                nx * (half + push) + ax * s.shift[i],
+                ny * (half + push) + ay * s.shift[i],
+            );
+            match side {
+                Side::Flat => {}
+                Side::Knob => o.knobs[i] = centre,
+                Side::Hole => o.holes[i] = centre,
+            }
+        }
+        o
+    }
+
+    #[inline]
+    fn at(&self, x: f32, y: f32) -> f32 {
+        let (px, py) = (x - self.cx, y - self.cy);
+        // The rounded square body.
+        let q = self.half - self.round;
+        let (qx, qy) = (px.abs() - q, py.abs() - q);
+        let (ox, oy) = (
+            if qx > 0.0 { qx } else { 0.0 },
+            if qy > 0.0 { qy } else { 0.0 },
+        );
+        let inside = if qx > qy { qx } else { qy };
+        let inside = if inside < 0.0 { inside } else { 0.0 };
+        let mut d = (ox * ox + oy * oy).sqrt() + inside - self.round;
+        let circle =
+            |&(kx, ky): &(f32, f32)| ((px - kx).powi(2) + (py - ky).powi(2)).sqrt() - self.r;
+        for k in &self.knobs {
+            let c = circle(k);
+            d = if c < d { c } else { d };
+        }
+        for h in &self.holes {
+            let c = -circle(h);
+            d = if c > d { c } else { d };
         }
         d
     }

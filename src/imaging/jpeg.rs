@@ -1,0 +1,890 @@
+//! A baseline JPEG encoder for the challenge pictures, straight from a float [`Canvas`].
+//!
+//! General-purpose encoders want packed RGB8 and convert, subsample and transform it in
+//! separate passes; at 300×200 that was over a third of a jigsaw's time. This one reads
+//! the canvas once: clamp, colour-convert to YCbCr, add grain to the luma, average the
+//! chroma 2×2 (4:2:0), then per 8×8 block a separable float DCT (the Arai–Agui–Nakajima
+//! factorisation, its output scaling folded into the quantiser) computed eight lanes at a
+//! time, quantisation, and Huffman coding with fixed tables.
+//!
+//! The Huffman tables are not the example tables of the standard: they are built once per
+//! process, deterministically, from the symbol counts of a few generated pictures, with
+//! every possible symbol given a code (so any picture can be coded) and no code longer
+//! than 16 bits or made of ones only, as the format requires. Baseline, 8-bit, one scan:
+//! every decoder reads it.
+
+use std::sync::LazyLock;
+
+use super::canvas::{Canvas, clamp255, grain_table};
+
+/// Zigzag position → natural (row-major) index of the coefficient.
+static ZIGZAG: LazyLock<[usize; 64]> = LazyLock::new(|| {
+    let mut order = [0usize; 64];
+    let mut k = 0;
+    for s in 0..15usize {
+        let rows: Vec<usize> = (s.saturating_sub(7)..=s.min(7)).collect();
+        // Odd diagonals run down-left (row rising), even ones up-right.
+        let rows: Vec<usize> = if s % 2 == 1 {
+            rows
+        } else {
+            rows.into_iter().rev().collect()
+        };
+        for r in rows {
+            order[k] = r * 8 + (s - r);
+            k += 1;
+        }
+    }
+    order
+});
+
+/// The example quantisation tables of the standard (Annex K), natural order.
+const LUMA_Q: [u16; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+const CHROMA_Q: [u16; 64] = {
+    let mut t = [99u16; 64];
+    let top = [
+        [17, 18, 24, 47],
+        [18, 21, 26, 66],
+        [24, 26, 56, 99],
+        [47, 66, 99, 99],
+    ];
+    let mut r = 0;
+    while r < 4 {
+        let mut c = 0;
+        while c < 4 {
+            t[r * 8 + c] = top[r][c];
+            c += 1;
+        }
+        r += 1;
+    }
+    t
+};
+
+/// A quantisation table scaled to `quality` (1‥100) the usual way, natural order.
+fn scaled(base: &[u16; 64], quality: u8) -> [u16; 64] {
+    let q = u32::from(quality.clamp(1, 100));
+    let s = if q < 50 { 5000 / q } else { 200 - 2 * q };
+    base.map(|b| ((u32::from(b) * s + 50) / 100).clamp(1, 255) as u16)
+}
+
+/// The AAN DCT's output scale per frequency: cos(kπ/16)·√2, and 1 for k = 0.
+fn aan_scale(k: usize) -> f32 {
+    if k == 0 {
+        1.0
+    } else {
+        ((k as f64 * std::f64::consts::PI / 16.0).cos() * std::f64::consts::SQRT_2) as f32
+    }
+}
+
+/// Per coefficient, in the layout [`fdct`] leaves (transposed: index `u·8 + v` for
+/// horizontal frequency u, vertical v), the factor that turns the raw transform output
+/// into a quantised value.
+fn reciprocals(q: &[u16; 64]) -> [f32; 64] {
+    let mut out = [0.0f32; 64];
+    for u in 0..8 {
+        for v in 0..8 {
+            let natural = v * 8 + u;
+            out[u * 8 + v] = 1.0 / (f32::from(q[natural]) * aan_scale(u) * aan_scale(v) * 8.0);
+        }
+    }
+    out
+}
+
+/// One 1-D DCT (unscaled AAN) along the first index, for each of the eight lanes of the
+/// second (written lane by lane; the compiler runs the lanes side by side).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // the lane index is the point: b[i][l] for each i
+fn aan(b: &mut [[f32; 8]; 8]) {
+    const C4: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    const C6: f32 = 0.382_683_43;
+    const C2_C6: f32 = 0.541_196_1;
+    const C2_P_C6: f32 = 1.306_563;
+    for l in 0..8 {
+        let d: [f32; 8] = std::array::from_fn(|i| b[i][l]);
+        let (t0, t7) = (d[0] + d[7], d[0] - d[7]);
+        let (t1, t6) = (d[1] + d[6], d[1] - d[6]);
+        let (t2, t5) = (d[2] + d[5], d[2] - d[5]);
+        let (t3, t4) = (d[3] + d[4], d[3] - d[4]);
+        // Even half.
+        let (e0, e3) = (t0 + t3, t0 - t3);
+        let (e1, e2) = (t1 + t2, t1 - t2);
+        b[0][l] = e0 + e1;
+        b[4][l] = e0 - e1;
+        let z1 = (e2 + e3) * C4;
+        b[2][l] = e3 + z1;
+        b[6][l] = e3 - z1;
+        // Odd half.
+        let (o0, o1, o2) = (t4 + t5, t5 + t6, t6 + t7);
+        let z5 = (o0 - o2) * C6;
+        let z2 = C2_C6 * o0 + z5;
+        let z4 = C2_P_C6 * o2 + z5;
+        let z3 = o1 * C4;
+        let (z11, z13) = (t7 + z3, t7 - z3);
+        b[5][l] = z13 + z2;
+        b[3][l] = z13 - z2;
+        b[1][l] = z11 + z4;
+        b[7][l] = z11 - z4;
+    }
+}
+
+/// The 2-D transform of `b` (rows of pixels, level-shifted): columns, transpose, columns
+/// again. The result is transposed: `b[u][v]` holds horizontal frequency u, vertical v.
+fn fdct(b: &mut [[f32; 8]; 8]) {
+    aan(b);
+    let t = *b;
+    *b = std::array::from_fn(|i| std::array::from_fn(|j| t[j][i]));
+    aan(b);
+}
+
+/// A Huffman code table: code and length per symbol (length 0 = never used).
+struct Table {
+    code: [u16; 256],
+    len: [u8; 256],
+    /// The DHT segment's body: 16 counts, then the symbols in code order.
+    bits: [u8; 16],
+    values: Vec<u8>,
+}
+
+impl Table {
+    /// Code lengths from `freq` (every listed symbol gets a code), at most 16 bits, with
+    /// the all-ones code left unused; then canonical codes in (length, symbol) order.
+    fn build(symbols: &[u8], freq: &[u64; 256]) -> Table {
+        // Floor at 1 so that every symbol has a code; a reserved extra symbol (index 256)
+        // with weight 0 is merged first, so it sits at the greatest depth and, sorting
+        // last, takes the all-ones code, which the format forbids.
+        let mut weights: Vec<u64> = symbols.iter().map(|&s| freq[s as usize].max(1)).collect();
+        let lengths = loop {
+            let mut w = weights.clone();
+            w.push(0);
+            let l = code_lengths(&w);
+            if l.iter().all(|&n| n <= 16) {
+                break l;
+            }
+            for x in &mut weights {
+                *x = (*x / 2).max(1);
+            }
+        };
+        let mut order: Vec<(u8, u16)> = symbols
+            .iter()
+            .zip(&lengths)
+            .map(|(&s, &l)| (l, u16::from(s)))
+            .collect();
+        order.push((lengths[symbols.len()], 256));
+        order.sort_unstable();
+        let mut t = Table {
+            code: [0; 256],
+            len: [0; 256],
+            bits: [0; 16],
+            values: Vec::with_capacity(symbols.len()),
+        };
+        let (mut code, mut at_len) = (0u32, 1u8);
+        for &(l, s) in &order {
+            while at_len < l {
+                code <<= 1;
+                at_len += 1;
+            }
+            if s < 256 {
+                t.code[s as usize] = code as u16;
+                t.len[s as usize] = l;
+                t.bits[l as usize - 1] += 1;
+                t.values.push(s as u8);
+            }
+            code += 1;
+        }
+        t
+    }
+}
+
+/// Huffman code lengths for `weights` (n ≥ 2), by repeatedly merging the two lightest
+/// subtrees; ties go to the earlier-made subtree, so the result is deterministic.
+fn code_lengths(weights: &[u64]) -> Vec<u8> {
+    let n = weights.len();
+    // Subtrees: (weight, member leaves). n is at most 163: the simple quadratic way is fine.
+    let mut nodes: Vec<(u64, Vec<usize>)> = (0..n).map(|i| (weights[i], vec![i])).collect();
+    let mut depth = vec![0u8; n];
+    while nodes.len() > 1 {
+        let lightest = |nodes: &Vec<(u64, Vec<usize>)>| {
+            (0..nodes.len())
+                .min_by_key(|&i| nodes[i].0)
+                .unwrap_or_default()
+        };
+        let a = nodes.swap_remove(lightest(&nodes));
+        let b = nodes.swap_remove(lightest(&nodes));
+        for &leaf in a.1.iter().chain(&b.1) {
+            depth[leaf] = depth[leaf].saturating_add(1);
+        }
+        nodes.push((a.0 + b.0, [a.1, b.1].concat()));
+    }
+    depth
+}
+
+/// The DC symbols (magnitude categories 0‥11) and the AC ones: end-of-block, a run of 16
+/// zeros, and (run 0‥15, category 1‥10).
+fn dc_symbols() -> Vec<u8> {
+    (0..12).collect()
+}
+fn ac_symbols() -> Vec<u8> {
+    let mut s = vec![0x00, 0xF0];
+    for run in 0..16u8 {
+        for size in 1..=10u8 {
+            s.push((run << 4) | size);
+        }
+    }
+    s
+}
+
+/// The four tables: luma DC, luma AC, chroma DC, chroma AC.
+struct Tables {
+    dc: [Table; 2],
+    ac: [Table; 2],
+}
+
+/// The process's Huffman tables, from the symbol counts of a few generated pictures.
+static TABLES: LazyLock<Tables> = LazyLock::new(|| {
+    use rand::SeedableRng;
+    let mut counts = Counts {
+        dc: [[0; 256]; 2],
+        ac: [[0; 256]; 2],
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x6a70_6567_0001);
+    for _ in 0..6 {
+        let canvas = super::backdrop::procedural(&mut rng);
+        let planes = Planes::from_canvas(&canvas, 0, 0.0);
+        planes.code(&Quant::new(super::encode::JPEG_QUALITY), &mut counts);
+    }
+    let (dc, ac) = (dc_symbols(), ac_symbols());
+    Tables {
+        dc: [
+            Table::build(&dc, &counts.dc[0]),
+            Table::build(&dc, &counts.dc[1]),
+        ],
+        ac: [
+            Table::build(&ac, &counts.ac[0]),
+            Table::build(&ac, &counts.ac[1]),
+        ],
+    }
+});
+
+/// Quantisers of one quality: the tables as written, and the reciprocals used.
+struct Quant {
+    tables: [[u16; 64]; 2],
+    recip: [[f32; 64]; 2],
+}
+
+impl Quant {
+    fn new(quality: u8) -> Quant {
+        let tables = [scaled(&LUMA_Q, quality), scaled(&CHROMA_Q, quality)];
+        Quant {
+            recip: [reciprocals(&tables[0]), reciprocals(&tables[1])],
+            tables,
+        }
+    }
+}
+
+/// Where coded symbols go: counted (to build tables) or written.
+trait Sink {
+    /// A DC symbol of component class `c` (0 luma, 1 chroma), then `n` raw bits (the
+    /// low bits of `v`).
+    fn dc(&mut self, c: usize, symbol: u8, v: u32, n: u8);
+    /// An AC symbol, then `n` raw bits.
+    fn ac(&mut self, c: usize, symbol: u8, v: u32, n: u8);
+}
+
+struct Counts {
+    dc: [[u64; 256]; 2],
+    ac: [[u64; 256]; 2],
+}
+
+impl Sink for Counts {
+    fn dc(&mut self, c: usize, symbol: u8, _: u32, _: u8) {
+        self.dc[c][symbol as usize] += 1;
+    }
+    fn ac(&mut self, c: usize, symbol: u8, _: u32, _: u8) {
+        self.ac[c][symbol as usize] += 1;
+    }
+}
+
+/// Writes codes MSB first with 0xFF byte stuffing.
+struct Bits<'a> {
+    out: Vec<u8>,
+    acc: u64,
+    n: u32,
+    tables: &'a Tables,
+}
+
+impl Bits<'_> {
+    /// Appends the low `n` (1‥31) bits of `v`. Bits gather in a 64-bit word and leave
+    /// four bytes at a time; only a group holding a 0xFF byte needs stuffing.
+    #[inline]
+    fn put(&mut self, v: u32, n: u8) {
+        let n = u32::from(n);
+        self.acc = (self.acc << n) | u64::from(v & (u32::MAX >> (32 - n)));
+        self.n += n;
+        if self.n >= 32 {
+            self.n -= 32;
+            let word = (self.acc >> self.n) as u32;
+            if !has_ff(word) {
+                self.out.extend_from_slice(&word.to_be_bytes());
+            } else {
+                for byte in word.to_be_bytes() {
+                    self.out.push(byte);
+                    if byte == 0xFF {
+                        self.out.push(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the bits still held, the last byte padded with ones.
+    fn flush(&mut self) {
+        let pad = (8 - self.n % 8) % 8;
+        self.acc = (self.acc << pad) | ((1u64 << pad) - 1);
+        self.n += pad;
+        while self.n >= 8 {
+            self.n -= 8;
+            let byte = (self.acc >> self.n) as u8;
+            self.out.push(byte);
+            if byte == 0xFF {
+                self.out.push(0);
+            }
+        }
+    }
+}
+
+impl Bits<'_> {
+    /// A symbol's code and its raw bits in one write (at most 16 + 11 bits).
+    #[inline]
+    fn symbol(&mut self, t: &Table, symbol: u8, v: u32, n: u8) {
+        let (code, len) = (u32::from(t.code[symbol as usize]), t.len[symbol as usize]);
+        let raw = v & ((1u32 << n) - 1);
+        self.put((code << n) | raw, len + n);
+    }
+}
+
+impl Sink for Bits<'_> {
+    #[inline]
+    fn dc(&mut self, c: usize, symbol: u8, v: u32, n: u8) {
+        let t = &self.tables.dc[c];
+        self.symbol(t, symbol, v, n);
+    }
+    #[inline]
+    fn ac(&mut self, c: usize, symbol: u8, v: u32, n: u8) {
+        let t = &self.tables.ac[c];
+        self.symbol(t, symbol, v, n);
+    }
+}
+
+/// Whether any of the four bytes of `w` is 0xFF.
+#[inline]
+fn has_ff(w: u32) -> bool {
+    let x = !w;
+    // A zero byte in !w is a 0xFF byte in w.
+    (x.wrapping_sub(0x0101_0101) & !x & 0x8080_8080) != 0
+}
+
+/// Magnitude category of `v` and its raw bits (negative values as v − 1, low bits).
+#[inline]
+fn category(v: i32) -> (u8, u32) {
+    let size = (32 - v.unsigned_abs().leading_zeros()) as u8;
+    let bits = if v < 0 { v - 1 } else { v } as u32;
+    (size, bits)
+}
+
+/// The picture as level-shifted planes, padded by repeating edges to whole 16×16 units:
+/// luma at full size, the two chroma planes at half size.
+struct Planes {
+    /// Width and height of the luma plane (multiples of 16).
+    pw: usize,
+    ph: usize,
+    y: Vec<f32>,
+    cb: Vec<f32>,
+    cr: Vec<f32>,
+}
+
+impl Planes {
+    fn from_canvas(c: &Canvas, seed: u64, grain: f32) -> Planes {
+        let mut p = Planes {
+            pw: 0,
+            ph: 0,
+            y: Vec::new(),
+            cb: Vec::new(),
+            cr: Vec::new(),
+        };
+        p.fill(c, seed, grain);
+        p
+    }
+
+    /// Refills these planes from `c`, reusing their buffers (every value is overwritten).
+    fn fill(&mut self, c: &Canvas, seed: u64, grain: f32) {
+        let (w, h) = (c.w, c.h);
+        let (pw, ph) = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
+        let (cw, ch) = (pw / 2, ph / 2);
+        let p = self;
+        (p.pw, p.ph) = (pw, ph);
+        p.y.resize(pw * ph, 0.0);
+        p.cb.resize(cw * ch, 0.0);
+        p.cr.resize(cw * ch, 0.0);
+        // Luma, with grain: a window of the shared grain table (±`grain`).
+        let g = grain_table();
+        let k = grain.clamp(0.0, 8.0) / 8.0;
+        let mut off = ((seed ^ (seed >> 32)) as usize) % (g.len() / 2);
+        for (row, out) in c.px.chunks_exact(w).zip(p.y.chunks_exact_mut(pw)) {
+            let noise = &g[off..off + w];
+            off = (off + w) % (g.len() / 2);
+            for ((o, px), &n) in out.iter_mut().zip(row).zip(noise) {
+                let [r, gr, b] = clamp3(*px);
+                *o = 0.299 * r + 0.587 * gr + 0.114 * b - 128.0 + f32::from(n) * k;
+            }
+            // Pad the row by repeating its last pixel.
+            let last = out[w - 1];
+            out[w..].fill(last);
+        }
+        for y in h..ph {
+            p.y.copy_within((h - 1) * pw..h * pw, y * pw);
+        }
+        // Chroma: the mean colour of each 2×2 square, converted. (An odd last column or
+        // row pairs with itself.)
+        let (hw, hh) = (w.div_ceil(2), h.div_ceil(2));
+        let chroma = |s: [f32; 3]| {
+            let [r, g, b] = s.map(|v| v * 0.25);
+            (
+                -0.168_736 * r - 0.331_264 * g + 0.5 * b,
+                0.5 * r - 0.418_688 * g - 0.081_312 * b,
+            )
+        };
+        for cy in 0..hh {
+            let (r0, r1) = (2 * cy, (2 * cy + 1).min(h - 1));
+            let (a, b) = (&c.px[r0 * w..(r0 + 1) * w], &c.px[r1 * w..(r1 + 1) * w]);
+            let (ocb, ocr) = (
+                &mut p.cb[cy * cw..(cy + 1) * cw],
+                &mut p.cr[cy * cw..(cy + 1) * cw],
+            );
+            for (((pa, pb), ob), or) in a
+                .chunks_exact(2)
+                .zip(b.chunks_exact(2))
+                .zip(ocb.iter_mut())
+                .zip(ocr.iter_mut())
+            {
+                let s: [f32; 3] = std::array::from_fn(|i| {
+                    clamp255(pa[0][i])
+                        + clamp255(pa[1][i])
+                        + clamp255(pb[0][i])
+                        + clamp255(pb[1][i])
+                });
+                (*ob, *or) = chroma(s);
+            }
+            if w % 2 == 1 {
+                let (pa, pb) = (a[w - 1], b[w - 1]);
+                let s: [f32; 3] =
+                    std::array::from_fn(|i| 2.0 * (clamp255(pa[i]) + clamp255(pb[i])));
+                (ocb[hw - 1], ocr[hw - 1]) = chroma(s);
+            }
+            let (lb, lr) = (ocb[hw - 1], ocr[hw - 1]);
+            ocb[hw..].fill(lb);
+            ocr[hw..].fill(lr);
+        }
+        for cy in hh..ch {
+            p.cb.copy_within((hh - 1) * cw..hh * cw, cy * cw);
+            p.cr.copy_within((hh - 1) * cw..hh * cw, cy * cw);
+        }
+    }
+
+    /// Codes every 16×16 unit (four luma blocks, then Cb, then Cr) into `sink`.
+    fn code(&self, quant: &Quant, sink: &mut impl Sink) {
+        let zz = &*ZIGZAG;
+        // Where each zigzag position sits in fdct's transposed output.
+        let from: [usize; 64] = std::array::from_fn(|k| {
+            let n = zz[k];
+            (n % 8) * 8 + n / 8
+        });
+        let mut pred = [0i32; 3];
+        let cw = self.pw / 2;
+        for my in 0..self.ph / 16 {
+            for mx in 0..self.pw / 16 {
+                for (by, bx) in [(0, 0), (0, 8), (8, 0), (8, 8)] {
+                    let at = (my * 16 + by) * self.pw + mx * 16 + bx;
+                    block(
+                        &self.y,
+                        at,
+                        self.pw,
+                        0,
+                        &quant.recip[0],
+                        &from,
+                        &mut pred[0],
+                        sink,
+                    );
+                }
+                let at = my * 8 * cw + mx * 8;
+                block(
+                    &self.cb,
+                    at,
+                    cw,
+                    1,
+                    &quant.recip[1],
+                    &from,
+                    &mut pred[1],
+                    sink,
+                );
+                block(
+                    &self.cr,
+                    at,
+                    cw,
+                    1,
+                    &quant.recip[1],
+                    &from,
+                    &mut pred[2],
+                    sink,
+                );
+            }
+        }
+    }
+}
+
+/// Rounds to the nearest integer (ties to even) for |v| < 2²², by adding 1.5 · 2²³ so that
+/// the integer lands in the low mantissa bits: no libm call, and it vectorises.
+#[inline]
+fn round(v: f32) -> i32 {
+    (v + 12_582_912.0).to_bits() as i32 - 0x4B40_0000
+}
+
+#[inline]
+fn clamp3(p: [f32; 3]) -> [f32; 3] {
+    p.map(clamp255)
+}
+
+/// Transforms, quantises and codes the 8×8 block whose top-left is `plane[at]`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn block(
+    plane: &[f32],
+    at: usize,
+    stride: usize,
+    class: usize,
+    recip: &[f32; 64],
+    from: &[usize; 64],
+    pred: &mut i32,
+    sink: &mut impl Sink,
+) {
+    let mut b = [[0.0f32; 8]; 8];
+    for (r, row) in b.iter_mut().enumerate() {
+        row.copy_from_slice(&plane[at + r * stride..at + r * stride + 8]);
+    }
+    fdct(&mut b);
+    // Quantise in the transform's own order (a loop that vectorises), then reorder.
+    let mut n = [0i32; 64];
+    for ((o, &v), &r) in n.iter_mut().zip(b.as_flattened()).zip(recip) {
+        *o = round(v * r);
+    }
+    let q: [i32; 64] = std::array::from_fn(|k| n[from[k]]);
+    // DC: the difference from the previous block of the same component.
+    let dc = q[0].clamp(-2047, 2047);
+    let (size, bits) = category(dc - *pred);
+    *pred = dc;
+    sink.dc(class, size, bits, size);
+    // AC: (zero run, category) symbols, runs over 15 split by ZRL, EOB after the last.
+    // Walking a bit mask of the non-zero coefficients skips the zeros without a branch
+    // each (most of a block is zeros).
+    let mut nonzero = 0u64;
+    for (k, &v) in q.iter().enumerate().skip(1) {
+        nonzero |= u64::from(v != 0) << k;
+    }
+    let mut last = 0u32;
+    while nonzero != 0 {
+        let k = nonzero.trailing_zeros();
+        nonzero &= nonzero - 1;
+        let mut run = k - last - 1;
+        while run > 15 {
+            sink.ac(class, 0xF0, 0, 0);
+            run -= 16;
+        }
+        let (size, bits) = category(q[k as usize].clamp(-1023, 1023));
+        sink.ac(class, ((run as u8) << 4) | size, bits, size);
+        last = k;
+    }
+    if last < 63 {
+        sink.ac(class, 0x00, 0, 0);
+    }
+}
+
+/// Encodes `canvas` (at most 65,535 px a side) as a baseline 4:2:0 JPEG of `quality`,
+/// adding luma grain of ±`grain` taken from `seed`.
+pub(crate) fn encode(canvas: &Canvas, seed: u64, grain: f32, quality: u8) -> Vec<u8> {
+    let (Ok(w), Ok(h)) = (u16::try_from(canvas.w), u16::try_from(canvas.h)) else {
+        return Vec::new();
+    };
+    if w == 0 || h == 0 {
+        return Vec::new();
+    }
+    // The tables first: building them encodes sample pictures, which uses PLANES.
+    let tables = &*TABLES;
+    let quant = Quant::new(quality);
+    let mut out = Vec::with_capacity(24 * 1024);
+    header(&mut out, w, h, &quant, tables);
+    let mut bits = Bits {
+        out,
+        acc: 0,
+        n: 0,
+        tables,
+    };
+    PLANES.with(|p| {
+        let mut planes = p.borrow_mut();
+        planes.fill(canvas, seed, grain);
+        planes.code(&quant, &mut bits);
+    });
+    bits.flush();
+    let mut out = bits.out;
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}
+
+thread_local! {
+    /// This thread's planes (about 380 KB for a 300×200 picture), reused so that an
+    /// encode touches no fresh pages.
+    static PLANES: std::cell::RefCell<Planes> = const {
+        std::cell::RefCell::new(Planes {
+            pw: 0,
+            ph: 0,
+            y: Vec::new(),
+            cb: Vec::new(),
+            cr: Vec::new(),
+        })
+    };
+}
+
+/// SOI, JFIF, the two quantisation tables, the frame, the four Huffman tables and the scan
+/// header.
+fn header(out: &mut Vec<u8>, w: u16, h: u16, quant: &Quant, tables: &Tables) {
+    let zz = &*ZIGZAG;
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    out.extend_from_slice(&[
+        0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+    ]);
+    for (id, t) in quant.tables.iter().enumerate() {
+        out.extend_from_slice(&[0xFF, 0xDB, 0, 67, id as u8]);
+        out.extend(zz.iter().map(|&n| t[n] as u8));
+    }
+    let [wh, wl] = w.to_be_bytes();
+    let [hh, hl] = h.to_be_bytes();
+    out.extend_from_slice(&[
+        0xFF, 0xC0, 0, 17, 8, hh, hl, wh, wl, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
+    ]);
+    for (class, id, t) in [
+        (0u8, 0u8, &tables.dc[0]),
+        (1, 0, &tables.ac[0]),
+        (0, 1, &tables.dc[1]),
+        (1, 1, &tables.ac[1]),
+    ] {
+        let len = 2 + 1 + 16 + t.values.len();
+        out.extend_from_slice(&[0xFF, 0xC4]);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+        out.push((class << 4) | id);
+        out.extend_from_slice(&t.bits);
+        out.extend_from_slice(&t.values);
+    }
+    out.extend_from_slice(&[0xFF, 0xDA, 0, 12, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn decode(bytes: &[u8]) -> image::RgbImage {
+        image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)
+            .expect("decodes")
+            .to_rgb8()
+    }
+
+    fn psnr(a: &[u8], b: &[u8]) -> f64 {
+        let mse = a
+            .iter()
+            .zip(b)
+            .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+            .sum::<f64>()
+            / a.len() as f64;
+        10.0 * (255.0 * 255.0 / mse).log10()
+    }
+
+    #[test]
+    fn zigzag_visits_every_coefficient_once_in_the_standard_order() {
+        let zz = &*ZIGZAG;
+        let mut seen = [false; 64];
+        for &n in zz {
+            assert!(!seen[n]);
+            seen[n] = true;
+        }
+        assert_eq!(&zz[..10], &[0, 1, 8, 16, 9, 2, 3, 10, 17, 24]);
+        assert_eq!(zz[63], 63);
+    }
+
+    #[test]
+    #[allow(clippy::needless_range_loop)] // u and v are frequencies, used in the formula
+    fn the_transform_matches_the_textbook_dct() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let mut b = [[0.0f32; 8]; 8];
+        for row in &mut b {
+            for v in row.iter_mut() {
+                *v = rand::Rng::random_range(&mut rng, -128.0..127.0);
+            }
+        }
+        let src = b;
+        fdct(&mut b);
+        let c = |k: usize| if k == 0 { (0.5f64).sqrt() } else { 1.0 };
+        for u in 0..8 {
+            for v in 0..8 {
+                let mut s = 0.0f64;
+                for (y, row) in src.iter().enumerate() {
+                    for (x, &p) in row.iter().enumerate() {
+                        s += f64::from(p)
+                            * ((2 * x + 1) as f64 * u as f64 * std::f64::consts::PI / 16.0).cos()
+                            * ((2 * y + 1) as f64 * v as f64 * std::f64::consts::PI / 16.0).cos();
+                    }
+                }
+                let want = 0.25 * c(u) * c(v) * s;
+                // The AAN output is the true coefficient times 8 · scale(u) · scale(v).
+                let got = f64::from(b[u][v]) / (8.0 * f64::from(aan_scale(u) * aan_scale(v)));
+                assert!(
+                    (got - want).abs() < 0.01 * want.abs().max(1.0),
+                    "({u}, {v}): {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn huffman_tables_are_complete_prefix_codes_within_sixteen_bits() {
+        let t = &*TABLES;
+        for (table, symbols) in [
+            (&t.dc[0], dc_symbols()),
+            (&t.dc[1], dc_symbols()),
+            (&t.ac[0], ac_symbols()),
+            (&t.ac[1], ac_symbols()),
+        ] {
+            assert_eq!(table.values.len(), symbols.len());
+            assert_eq!(
+                table.bits.iter().map(|&b| usize::from(b)).sum::<usize>(),
+                symbols.len()
+            );
+            // Kraft sum below one (the all-ones code is left out), and no code all ones.
+            let kraft: f64 = symbols
+                .iter()
+                .map(|&s| {
+                    let l = table.len[s as usize];
+                    assert!((1..=16).contains(&l), "symbol {s:#x} length {l}");
+                    let ones = (1u32 << l) - 1;
+                    assert_ne!(u32::from(table.code[s as usize]), ones, "all-ones code");
+                    0.5f64.powi(i32::from(l))
+                })
+                .sum();
+            assert!(kraft < 1.0);
+            // Prefix-free.
+            for &a in &symbols {
+                for &b in &symbols {
+                    let (la, lb) = (table.len[a as usize], table.len[b as usize]);
+                    if a != b && la <= lb {
+                        let prefix = table.code[b as usize] >> (lb - la);
+                        assert_ne!(prefix, table.code[a as usize], "{a:#x} prefixes {b:#x}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pictures_decode_close_to_their_source_and_as_small_as_a_general_encoder() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(77);
+        for i in 0..12 {
+            let canvas = if i == 0 {
+                // A flat picture and odd sizes exercise the padding.
+                Canvas::new(37, 21, [200.0, 30.0, 90.0])
+            } else {
+                super::super::backdrop::procedural(&mut rng)
+            };
+            let ours = encode(&canvas, 5, 0.0, 72);
+            let img = decode(&ours);
+            assert_eq!(
+                (img.width() as usize, img.height() as usize),
+                (canvas.w, canvas.h)
+            );
+            let src = canvas.to_rgb8(0, 0.0);
+            let q = psnr(img.as_raw(), &src);
+            let reference = super::super::encode::jpeg(&src, canvas.w as u32, canvas.h as u32, 72);
+            let r = psnr(decode(&reference).as_raw(), &src);
+            assert!(
+                q > 28.0 && q > r - 1.0,
+                "picture {i}: {q:.1} dB vs {r:.1} dB"
+            );
+            if i > 0 {
+                assert!(
+                    ours.len() * 100 <= reference.len() * 110,
+                    "picture {i}: {} vs {} bytes",
+                    ours.len(),
+                    reference.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ff_bytes_are_found_in_any_position() {
+        assert!(!has_ff(0));
+        assert!(!has_ff(0xFEFE_FEFE));
+        assert!(!has_ff(0x7F7F_7F7F));
+        for shift in [0, 8, 16, 24] {
+            assert!(has_ff(0xFF << shift), "{shift}");
+            assert!(has_ff((0xFF << shift) | 0x0101_0101 & !(0xFF << shift)));
+        }
+    }
+
+    #[test]
+    fn grain_is_added_to_the_picture_and_follows_the_seed() {
+        let canvas = Canvas::new(64, 48, [120.0, 120.0, 120.0]);
+        let flat = decode(&encode(&canvas, 1, 0.0, 90));
+        let a = decode(&encode(&canvas, 1, 4.0, 90));
+        let b = decode(&encode(&canvas, 2, 4.0, 90));
+        assert_ne!(flat.as_raw(), a.as_raw());
+        assert_ne!(a.as_raw(), b.as_raw());
+        assert_eq!(a.as_raw(), decode(&encode(&canvas, 1, 4.0, 90)).as_raw());
+    }
+}
+
+/// `cargo test --release --lib imaging::jpeg::timing -- --ignored --nocapture`
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    #[ignore = "a timing loop, run by hand in release (and under perf)"]
+    fn encode_one_picture_many_times() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let c = super::super::backdrop::procedural(&mut rng);
+        let _ = encode(&c, 0, 3.0, 72);
+        let t = std::time::Instant::now();
+        for i in 0..3000 {
+            std::hint::black_box(encode(&c, i, 3.0, 72));
+        }
+        println!("encode {:?}", t.elapsed() / 3000);
+        let t = std::time::Instant::now();
+        let mut p = Planes::from_canvas(&c, 0, 3.0);
+        for i in 0..3000 {
+            p.fill(&c, i, 3.0);
+        }
+        println!("  planes {:?}", t.elapsed() / 3000);
+        let q = Quant::new(72);
+        let t = std::time::Instant::now();
+        for _ in 0..3000 {
+            let mut counts = Counts {
+                dc: [[0; 256]; 2],
+                ac: [[0; 256]; 2],
+            };
+            p.code(&q, &mut counts);
+            std::hint::black_box(&counts);
+        }
+        println!("  transform and count {:?}", t.elapsed() / 3000);
+    }
+}
