@@ -155,6 +155,12 @@ pub struct Policy {
     pub max_attempts: u8,
     /// Evaluate the advanced policy in shadow (log only) while enforcing `mode`.
     pub shadow: bool,
+    /// Frequency limits (SPEC §6 "Frequency").
+    #[serde(default)]
+    pub limits: Limits,
+    /// Client addresses or CIDR blocks that pass without a challenge (T006), at most 100.
+    #[serde(default)]
+    pub allow_ips: Vec<String>,
 }
 
 impl Default for Policy {
@@ -162,6 +168,32 @@ impl Default for Policy {
         Self {
             max_attempts: 5,
             shadow: false,
+            limits: Limits::default(),
+            allow_ips: Vec::new(),
+        }
+    }
+}
+
+/// A scene's frequency limits; 0 turns a limit off. Verifications are answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Limits {
+    pub ip_per_hour: u32,
+    pub ip_per_day: u32,
+    pub device_per_hour: u32,
+    pub device_per_day: u32,
+    /// Inits (new cycles) one client IP may start per minute.
+    pub inits_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            ip_per_hour: 4_000,
+            ip_per_day: 10_000,
+            device_per_hour: 150,
+            device_per_day: 400,
+            inits_per_minute: 120,
         }
     }
 }
@@ -432,6 +464,23 @@ impl Scene {
                 "must be between 1 and 10",
             ));
         }
+        if self.policy.allow_ips.len() > 100 {
+            return Err(ValidationError::new(
+                "policy.allowIps",
+                "holds at most 100 entries",
+            ));
+        }
+        if let Some(bad) = self
+            .policy
+            .allow_ips
+            .iter()
+            .find(|e| parse_net(e).is_none())
+        {
+            return Err(ValidationError::new(
+                "policy.allowIps",
+                format!("{bad:?} is not an IP address or CIDR block"),
+            ));
+        }
         if !LANGUAGES.contains(&self.language.as_str()) {
             return Err(ValidationError::new(
                 "language",
@@ -469,6 +518,18 @@ impl Scene {
         Ok(())
     }
 
+    /// Whether the allow-list (T006) covers `client_ip`.
+    pub fn allows_ip(&self, client_ip: &str) -> bool {
+        let Ok(ip) = client_ip.parse::<std::net::IpAddr>() else {
+            return false;
+        };
+        self.policy
+            .allow_ips
+            .iter()
+            .filter_map(|e| parse_net(e))
+            .any(|net| net.contains(&ip))
+    }
+
     /// The page-URL rule (F016): no list allows all; otherwise any entry must be a substring.
     pub fn allows_page(&self, page_url: &str) -> bool {
         self.allowed_urls.is_empty()
@@ -477,6 +538,14 @@ impl Scene {
                 .iter()
                 .any(|u| page_url.contains(u.as_str()))
     }
+}
+
+/// An allow-list entry: a CIDR block, or a single address.
+fn parse_net(entry: &str) -> Option<ipnet::IpNet> {
+    let e = entry.trim();
+    e.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| e.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }
 
 impl Tenant {

@@ -32,6 +32,12 @@ pub struct PassClaims {
     pub kind: VerificationType,
     /// Set when the scene was in test mode at the pass: the preset decides the verdict.
     pub test_preset: Option<TestPreset>,
+    /// The client matched the scene's allow-list (the verification says T006).
+    #[serde(default)]
+    pub allow_listed: bool,
+    /// The risk engine's assessment of the passing answer.
+    #[serde(default)]
+    pub risk: Option<crate::risk::score::Assessment>,
 }
 
 /// Why a token could not be opened; all map to F003 at the edge.
@@ -214,7 +220,19 @@ mod tests {
             passed_at_ms: 1_700_000_000_000,
             kind: VerificationType::Slider,
             test_preset: None,
+            allow_listed: false,
+            risk: Some(crate::risk::score::Assessment::of(&[
+                crate::risk::Finding::IpBusy,
+            ])),
         }
+    }
+
+    #[test]
+    fn claims_sealed_before_the_risk_fields_existed_still_open() {
+        // A token in flight across an upgrade: no allowListed, no risk.
+        let old = r#"{"tenant_id":"tn","scene_id":"sc","certify_id":"c1","passed_at_ms":1,"kind":"slider","test_preset":null}"#;
+        let c: PassClaims = serde_json::from_str(old).unwrap();
+        assert!(!c.allow_listed && c.risk.is_none());
     }
 
     #[test]

@@ -99,6 +99,26 @@ pub enum Verdict {
     Scripted(Vec<Finding>),
 }
 
+impl Verdict {
+    /// The findings behind this verdict (none for a pass).
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Verdict::Pass => &[],
+            Verdict::Wrong(f) | Verdict::Anomaly(f) | Verdict::Scripted(f) => f,
+        }
+    }
+
+    /// A short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Wrong(_) => "wrong",
+            Verdict::Anomaly(_) => "anomaly",
+            Verdict::Scripted(_) => "scripted",
+        }
+    }
+}
+
 /// The checks every slider-driven answer shares: a plausible track, a well-formed
 /// trajectory, and no sign of a script (with `key_steps` describing the keys for keyboard
 /// answers). `Err` carries the verdict to return at once.

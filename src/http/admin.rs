@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -33,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/v1/tenants/{id}",
             get(get_tenant).patch(patch_tenant).delete(delete_tenant),
+        )
+        .route(
+            "/admin/v1/tenants/{id}/ekey",
+            get(get_ekey).post(rotate_ekey),
         )
         .route(
             "/admin/v1/tenants/{id}/access-keys",
@@ -585,6 +590,34 @@ async fn create_admin_token(
     Ok((
         StatusCode::CREATED,
         Json(json!({ "token": token, "role": record.role, "label": record.label })),
+    ))
+}
+
+/// The tenant's encryption-mode key. Admin only: it lets its holder mint EncryptedSceneIds.
+async fn get_ekey(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key = st
+        .cycles
+        .ekey(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
+    Ok(Json(
+        json!({ "ekey": base64::engine::general_purpose::STANDARD.encode(key) }),
+    ))
+}
+
+async fn rotate_ekey(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    load_tenant(&st, &id).await?;
+    let key = st.cycles.rotate_ekey(&id).await?;
+    Ok(Json(
+        json!({ "ekey": base64::engine::general_purpose::STANDARD.encode(key) }),
     ))
 }
 

@@ -194,6 +194,10 @@ async fn handle(
     if let Some(c) = &verdict.certify_id {
         result["CertifyId"] = json!(c);
     }
+    if let Some(a) = &verdict.assessment {
+        result["RiskScore"] = json!(a.score);
+        result["RiskReasons"] = json!(a.reasons);
+    }
     let body = json!({
         "RequestId": current_request_id(),
         "Success": true,

@@ -54,6 +54,9 @@ struct InitBody {
     page_url: Option<String>,
     #[serde(default)]
     device_token: Option<String>,
+    /// Encryption mode: the backend's `EncryptedSceneId` (F022 when missing or invalid).
+    #[serde(default)]
+    encrypted_scene_id: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     lang: Option<String>,
@@ -84,6 +87,7 @@ async fn init(
         page_url,
         client_ip: state.client_ip(&headers, peer.0),
         device_token: body.device_token,
+        encrypted_scene_id: body.encrypted_scene_id,
     };
     match state.cycles.init(input).await {
         Ok(out) => {

@@ -1,19 +1,24 @@
-//! The risk layer's baseline: well-formedness of trajectories and the clearest signs of
-//! scripted input, as explainable [`Finding`]s. The learned behaviour model, device and
-//! frequency layers build on these (see the roadmap in ARCHITECTURE.md).
+//! The risk engine's pure parts: explainable [`Finding`]s about trajectories and
+//! environments (this file), how findings combine into a score and a decision per defence
+//! mode ([`score`]), and the frequency rules' keys and windows ([`frequency`]).
 //!
 //! Architecture invariant: `risk` knows nothing about HTTP or storage, and never fails
-//! because a signal is missing — absent data yields no finding, not an error.
+//! because a signal is missing — absent data yields no finding, not an error. The cycle
+//! service gathers the signals (counters, device tokens) and hands them in.
 
-use serde::Serialize;
+pub mod frequency;
+pub mod score;
+
+use serde::{Deserialize, Serialize};
 
 use crate::challenge::{Environment, Point, Pointer};
 
 /// Most samples one answer may carry.
 pub const MAX_POINTS: usize = 2000;
 
-/// An explainable reason, recorded with the verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// An explainable reason, recorded with the verdict. The kebab-case names are stable: they
+/// appear in answers, server verification results and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Finding {
     /// Non-finite numbers, too many points, or an empty trajectory.
@@ -44,6 +49,19 @@ pub enum Finding {
     NoApproach,
     /// An answer that says "keyboard" but moves in a way the widget's keys cannot.
     NotKeyboard,
+    /// The client IP is over the scene's hourly or daily verification limit.
+    IpLimit,
+    /// The device is over the scene's hourly or daily verification limit.
+    DeviceLimit,
+    /// The client IP starts cycles faster than the scene's init limit (challenge harvesting).
+    InitFlood,
+    /// The client IP has been handed an unusual number of new device identities this hour:
+    /// a client that discards its identity to dodge the per-device limit.
+    DeviceChurn,
+    /// The client IP has used more than half of its hourly verification limit.
+    IpBusy,
+    /// The device identity sent was not one this server issued (or was altered).
+    ForgedDevice,
 }
 
 /// Reject trajectories that no widget produces: empty, oversized, non-finite, time running

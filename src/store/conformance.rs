@@ -40,6 +40,7 @@ fn cycle(id: &str, expires_at_ms: i64) -> Cycle {
         page_url: String::new(),
         client_ip: "127.0.0.1".into(),
         device_token: "d".into(),
+        defence: Default::default(),
     }
 }
 
@@ -52,6 +53,64 @@ pub async fn run(stores: &Stores) {
     admin_tokens_and_meta(stores).await;
     cycles(stores).await;
     first_use(stores).await;
+    counters(stores).await;
+}
+
+async fn counters(s: &Stores) {
+    let h = &s.hot;
+    assert_eq!(
+        h.count("c", 1_000, 0, 10).await.unwrap(),
+        0,
+        "unknown reads zero"
+    );
+    assert_eq!(h.count("c", 1_000, 1, 10).await.unwrap(), 1);
+    assert_eq!(
+        h.count("c", 1_000, 2, 999).await.unwrap(),
+        3,
+        "same window adds up"
+    );
+    assert_eq!(
+        h.count("c", 1_000, 0, 999).await.unwrap(),
+        3,
+        "zero only reads"
+    );
+    assert_eq!(
+        h.count("other", 1_000, 1, 999).await.unwrap(),
+        1,
+        "keys are separate"
+    );
+    assert_eq!(
+        h.count("c", 1_000, 1, 1_000).await.unwrap(),
+        1,
+        "a new window starts at zero"
+    );
+    assert_eq!(
+        h.count("c", 1_000, 0, 5_500).await.unwrap(),
+        0,
+        "an old window reads zero"
+    );
+    // Concurrent additions are none of them lost.
+    let mut set = Vec::new();
+    for _ in 0..16 {
+        let h = h.clone();
+        set.push(tokio::spawn(async move {
+            h.count("race", 60_000, 1, 0).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for j in set {
+        seen.push(j.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=16).collect::<Vec<u64>>(),
+        "each addition sees its own total"
+    );
+    // Purging drops ended windows only.
+    h.count("live", 1_000_000, 1, 0).await.unwrap();
+    h.purge_expired(2_000).await.unwrap();
+    assert_eq!(h.count("live", 1_000_000, 0, 2_000).await.unwrap(), 1);
 }
 
 async fn tenants(s: &Stores) {

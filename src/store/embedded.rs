@@ -6,6 +6,10 @@
 //! `fsync_every_commit` is set, for power-loss durability at the cost of latency.
 //! Blocking SQLite calls run on tokio's blocking pool behind one connection mutex; SQLite
 //! serialises writers anyway.
+//!
+//! Rate-limit counters (`HotStore::count`) live in memory, not in SQLite: a single node
+//! owns them, they are advisory, and an answer should not pay four disk writes for them.
+//! They are lost on restart, which only ever resets a window early.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,6 +25,75 @@ use crate::model::{AccessKey, AdminToken, ImageOutcome, Role, Scene, SceneImage,
 #[derive(Clone)]
 pub struct EmbeddedStore {
     conn: Arc<Mutex<Connection>>,
+    counters: Arc<Counters>,
+}
+
+/// In-memory fixed-window counters, sharded to keep lock hold times short.
+struct Counters {
+    shards: Vec<Mutex<std::collections::HashMap<String, Window>>>,
+}
+
+/// One counter's current window: where it ends, and the count so far.
+#[derive(Clone, Copy)]
+struct Window {
+    ends_ms: i64,
+    count: u64,
+}
+
+/// Most counters one shard holds; beyond it, expired ones are dropped first and, if that
+/// is not enough, the counter is not kept (the count reads as this call's own addition).
+const SHARD_CAPACITY: usize = 1 << 16;
+const SHARDS: usize = 16;
+
+impl Counters {
+    fn new() -> Counters {
+        Counters {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Default::default()))
+                .collect(),
+        }
+    }
+
+    fn shard(&self, key: &str) -> &Mutex<std::collections::HashMap<String, Window>> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+        &self.shards[(h as usize) % SHARDS]
+    }
+
+    fn count(&self, key: &str, window_ms: i64, n: u64, now_ms: i64) -> u64 {
+        let window_ms = window_ms.max(1);
+        let ends_ms = (now_ms.div_euclid(window_ms) + 1) * window_ms;
+        let mut map = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = map.get_mut(key) {
+            if w.ends_ms != ends_ms {
+                *w = Window { ends_ms, count: 0 };
+            }
+            w.count = w.count.saturating_add(n);
+            return w.count;
+        }
+        if n == 0 {
+            return 0;
+        }
+        if map.len() >= SHARD_CAPACITY {
+            map.retain(|_, w| w.ends_ms > now_ms);
+            if map.len() >= SHARD_CAPACITY {
+                return n;
+            }
+        }
+        map.insert(key.to_owned(), Window { ends_ms, count: n });
+        n
+    }
+
+    fn purge(&self, now_ms: i64) -> u64 {
+        let mut gone = 0;
+        for shard in &self.shards {
+            let mut map = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let before = map.len();
+            map.retain(|_, w| w.ends_ms > now_ms);
+            gone += (before - map.len()) as u64;
+        }
+        gone
+    }
 }
 
 const SCHEMA: &str = "
@@ -65,6 +138,7 @@ impl EmbeddedStore {
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            counters: Arc::new(Counters::new()),
         })
     }
 
@@ -545,7 +619,12 @@ impl HotStore for EmbeddedStore {
         .await
     }
 
+    async fn count(&self, key: &str, window_ms: i64, n: u64, now_ms: i64) -> StoreResult<u64> {
+        Ok(self.counters.count(key, window_ms, n, now_ms))
+    }
+
     async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64> {
+        let counters = self.counters.purge(now_ms);
         self.call(move |c| {
             let a = c
                 .execute("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms])
@@ -553,7 +632,7 @@ impl HotStore for EmbeddedStore {
             let b = c
                 .execute("DELETE FROM once_marks WHERE expires_at <= ?1", [now_ms])
                 .map_err(backend)?;
-            Ok((a + b) as u64)
+            Ok((a + b) as u64 + counters)
         })
         .await
     }

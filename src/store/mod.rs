@@ -98,6 +98,11 @@ pub trait HotStore: Send + Sync + 'static {
         expires_at_ms: i64,
         now_ms: i64,
     ) -> StoreResult<bool>;
+    /// Add `n` to counter `key` in the fixed window of `window_ms` that holds `now_ms`
+    /// (windows start at multiples of `window_ms`), and return the window's count after the
+    /// addition; `n = 0` reads. A new window starts from zero. Counters are advisory (rate
+    /// limits): an engine may keep them in memory and lose them on restart.
+    async fn count(&self, key: &str, window_ms: i64, n: u64, now_ms: i64) -> StoreResult<u64>;
     /// Drop everything expired at `now_ms`; returns how many entries went.
     async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64>;
 }

@@ -53,7 +53,10 @@ async fn scene_crud_with_every_field() {
     let spec = json!({
         "name": "Checkout", "type": "no-captcha", "secondaryType": "jigsaw", "integration": "webview",
         "status": "test", "testPreset": "silent-fail-secondary-pass", "mode": "advanced",
-        "policy": {"maxAttempts": 3, "shadow": true}, "language": "ar",
+        "policy": {"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"],
+                   "limits": {"ipPerHour": 100, "ipPerDay": 200, "devicePerHour": 10,
+                              "devicePerDay": 20, "initsPerMinute": 30}},
+        "language": "ar",
         "customText": {"SLIDE_TIP": "اسحب"}, "allowedUrls": ["shop.test"], "encryption": false
     });
     let (s, created) = app.admin("POST", "/admin/v1/scenes", Some(spec)).await;
@@ -70,7 +73,12 @@ async fn scene_crud_with_every_field() {
         ("secondaryType", json!("jigsaw")),
         ("integration", json!("webview")),
         ("mode", json!("advanced")),
-        ("policy", json!({"maxAttempts": 3, "shadow": true})),
+        (
+            "policy",
+            json!({"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"],
+                   "limits": {"ipPerHour": 100, "ipPerDay": 200, "devicePerHour": 10,
+                              "devicePerDay": 20, "initsPerMinute": 30}}),
+        ),
         ("language", json!("ar")),
         ("allowedUrls", json!(["shop.test"])),
     ] {

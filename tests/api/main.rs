@@ -4,6 +4,7 @@
 mod admin;
 mod bad_input;
 mod cycle;
+mod defence;
 mod external;
 mod helpers;
 mod images;

@@ -6,6 +6,15 @@
 //! nonce and the next attempt number (anything else is a forged or replayed request, F017);
 //! a scripted answer burns the cycle; a pass token verifies once, within 90 seconds, only for
 //! its tenant and scene; a scene in test mode skips the checks and yields its preset.
+//!
+//! The risk engine runs on every answer: the challenge's own findings, what init learnt
+//! about the client (device identity, churn) and the frequency counters combine into an
+//! [`Assessment`] (score and reasons); the scene's defence mode, fixed for the cycle at
+//! init, decides (see `risk::score`). The assessment is sealed into the pass token, so the
+//! server verification reports it, and logged with every verdict. An allow-listed client
+//! (T006) and a scene in test mode skip it. Stateful checks live in [`guard`].
+
+pub mod guard;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -18,8 +27,12 @@ use crate::codes::VerifyCode;
 use crate::crypto::{MasterKey, ct_eq};
 use crate::ids;
 use crate::imaging::Background;
-use crate::model::{ImageOutcome, POOL_MINIMUM, Scene, SceneStatus, TestPreset, VerificationType};
+use crate::model::{
+    DefenceMode, ImageOutcome, Limits, POOL_MINIMUM, Scene, SceneStatus, TestPreset,
+    VerificationType,
+};
 use crate::risk::Finding;
+use crate::risk::score::Assessment;
 use crate::store::{StoreError, Stores};
 use crate::token::{Keyring, KeyringExport, PassClaims, VerifyParam};
 
@@ -64,6 +77,33 @@ pub struct Cycle {
     pub page_url: String,
     pub client_ip: String,
     pub device_token: String,
+    /// The defence settings and client facts fixed at init.
+    #[serde(default)]
+    pub defence: CycleDefence,
+}
+
+/// A cycle's defence settings (the scene's at init) and what init learnt about the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleDefence {
+    pub mode: DefenceMode,
+    pub shadow: bool,
+    pub limits: Limits,
+    /// The client matched the scene's allow-list: no risk checks, and T006 at verification.
+    pub allow_listed: bool,
+    /// Soft findings from init (device identity), carried into the answer's assessment.
+    pub findings: Vec<Finding>,
+}
+
+impl Default for CycleDefence {
+    fn default() -> Self {
+        Self {
+            mode: DefenceMode::Basic,
+            shadow: false,
+            limits: Limits::default(),
+            allow_listed: false,
+            findings: Vec::new(),
+        }
+    }
 }
 
 /// A failure of a cycle step with a verdict code, or an internal fault.
@@ -88,6 +128,8 @@ pub struct InitInput {
     pub page_url: String,
     pub client_ip: String,
     pub device_token: Option<String>,
+    /// Encryption mode's `EncryptedSceneId`, when the widget was given one.
+    pub encrypted_scene_id: Option<String>,
 }
 
 /// What the widget gets back.
@@ -158,6 +200,8 @@ impl AnswerOutput {
 pub struct ServerVerdict {
     pub code: VerifyCode,
     pub certify_id: Option<String>,
+    /// The risk engine's assessment of the answer that earned the token.
+    pub assessment: Option<Assessment>,
 }
 
 impl ServerVerdict {
@@ -165,6 +209,7 @@ impl ServerVerdict {
         Self {
             code,
             certify_id: None,
+            assessment: None,
         }
     }
 }
@@ -180,6 +225,7 @@ pub struct CycleService {
     image_permits: Arc<tokio::sync::Semaphore>,
     /// Decoded custom jigsaw pools by scene id, reloaded when the pool's ids change.
     pools: Arc<Mutex<HashMap<String, PoolEntry>>>,
+    device_key: guard::DeviceKey,
 }
 
 /// A scene's decoded custom backgrounds.
@@ -229,7 +275,9 @@ impl CycleService {
                 ring
             }
         };
+        let device_key = guard::DeviceKey::load(&stores, &master).await?;
         Ok(Self {
+            device_key,
             stores,
             clock,
             keyring: Arc::new(RwLock::new(keyring)),
@@ -286,18 +334,49 @@ impl CycleService {
                 "page URL is not allowed for this scene",
             ));
         }
+        if scene.encryption {
+            self.check_encryption(&scene, input.encrypted_scene_id.as_deref())
+                .await?;
+        }
         let test_preset = (scene.status == SceneStatus::Test).then_some(scene.test_preset);
+        let now = self.clock.now_ms();
+        let allow_listed = scene.allows_ip(&input.client_ip);
+        let offered = input.device_token.as_deref();
+        let (device_token, findings) = if allow_listed || test_preset.is_some() {
+            let token = offered
+                .filter(|d| self.device_key.is_genuine(d))
+                .map_or_else(|| self.device_key.issue(), str::to_owned);
+            (token, Vec::new())
+        } else {
+            match guard::at_init(
+                &self.stores,
+                &self.device_key,
+                &scene,
+                &input.client_ip,
+                offered,
+                now,
+            )
+            .await?
+            {
+                Ok(facts) => (facts.device_token, facts.findings),
+                Err(guard::InitRefusal::Ip(reason)) => {
+                    tracing::info!(target: "stile::verdict", scene = %scene.id, ip = %input.client_ip, code = "F010", reason = ?reason, "init refused");
+                    return Err(CycleError::Code(
+                        VerifyCode::F010,
+                        "this client has exceeded the scene's frequency limit",
+                    ));
+                }
+                Err(guard::InitRefusal::Device) => {
+                    tracing::info!(target: "stile::verdict", scene = %scene.id, ip = %input.client_ip, code = "F011", "init refused");
+                    return Err(CycleError::Code(
+                        VerifyCode::F011,
+                        "this device has exceeded the scene's frequency limit",
+                    ));
+                }
+            }
+        };
         let kind = first_kind(&scene, test_preset);
         let (presentation, secret) = self.make_challenge(kind, &scene.id).await?;
-        let now = self.clock.now_ms();
-        let device_token = input
-            .device_token
-            .filter(|d| {
-                (8..=64).contains(&d.len())
-                    && d.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
-            .unwrap_or_else(|| ids::nonce(16));
         let cycle = Cycle {
             certify_id: ids::certify_id(),
             tenant_id: scene.tenant_id.clone(),
@@ -318,6 +397,13 @@ impl CycleService {
             page_url: input.page_url.chars().take(1024).collect(),
             client_ip: input.client_ip,
             device_token: device_token.clone(),
+            defence: CycleDefence {
+                mode: scene.mode,
+                shadow: scene.policy.shadow,
+                limits: scene.policy.limits,
+                allow_listed,
+                findings,
+            },
         };
         self.stores.hot.insert_cycle(&cycle).await?;
         Ok(InitOutput {
@@ -481,7 +567,59 @@ impl CycleService {
                 .count_image_outcome(image, outcome)
                 .await?;
         }
+        // The risk engine: the challenge's findings, init's, and this verification counted
+        // against the frequency limits. Test mode and allow-listed clients skip it.
+        let skip_risk = cycle.test_preset.is_some() || cycle.defence.allow_listed;
+        let mut findings = verdict.findings().to_vec();
+        if !skip_risk {
+            findings.extend(cycle.defence.findings.iter().copied());
+            findings.extend(
+                guard::at_answer(
+                    &self.stores,
+                    &cycle.scene_id,
+                    &cycle.defence.limits,
+                    &cycle.client_ip,
+                    &cycle.device_token,
+                    now,
+                )
+                .await?,
+            );
+        }
+        let assessment = Assessment::of(&findings);
+        // A refusal that overrides the challenge's own verdict: over a frequency limit
+        // whatever the answer, or a correct answer whose score the mode does not accept.
+        let refusal = if skip_risk {
+            None
+        } else {
+            match assessment.decide(cycle.defence.mode) {
+                Some(code @ (VerifyCode::F010 | VerifyCode::F011)) => Some(code),
+                Some(VerifyCode::F001) if verdict == Verdict::Pass => Some(VerifyCode::F001),
+                _ => None,
+            }
+        };
+        let shadow = (cycle.defence.shadow && !skip_risk)
+            .then(|| assessment.decide(DefenceMode::Advanced))
+            .flatten();
+        tracing::info!(
+            target: "stile::verdict",
+            certify_id = %cycle.certify_id,
+            scene = %cycle.scene_id,
+            ip = %cycle.client_ip,
+            verdict = verdict.name(),
+            refused = refusal.map(|c| c.as_str()),
+            score = assessment.score,
+            reasons = ?assessment.reasons,
+            mode = ?cycle.defence.mode,
+            shadow_advanced = shadow.map(|c| c.as_str()),
+            "answer judged"
+        );
         let out = match verdict {
+            _ if refusal.is_some() => {
+                let code = refusal.unwrap_or(VerifyCode::F001);
+                cycle.state = CycleState::Closed;
+                cycle.closed_with = Some(code);
+                AnswerOutput::failed(code, false, assessment.reasons.clone())
+            }
             Verdict::Pass
                 if cycle.secret == Secret::Silent
                     && cycle.test_preset != Some(TestPreset::SilentPass) =>
@@ -512,6 +650,8 @@ impl CycleService {
                     passed_at_ms: now,
                     kind: cycle.kind,
                     test_preset: cycle.test_preset,
+                    allow_listed: cycle.defence.allow_listed,
+                    risk: Some(assessment.clone()),
                 };
                 let sealed = self
                     .keyring
@@ -597,6 +737,7 @@ impl CycleService {
         let verdict = |code| ServerVerdict {
             code,
             certify_id: Some(claims.certify_id.clone()),
+            assessment: claims.risk.clone(),
         };
         if let Some(expected) = scene_id.filter(|s| !s.is_empty()) {
             let known = ids::looks_like_scene_id(expected)
@@ -652,7 +793,70 @@ impl CycleService {
                 VerifyCode::F004
             }));
         }
-        Ok(verdict(VerifyCode::T001))
+        let code = if claims.allow_listed {
+            VerifyCode::T006
+        } else {
+            VerifyCode::T001
+        };
+        let out = verdict(code);
+        tracing::info!(
+            target: "stile::verdict",
+            certify_id = %claims.certify_id,
+            scene = %claims.scene_id,
+            code = code.as_str(),
+            score = out.assessment.as_ref().map(|a| a.score),
+            reasons = ?out.assessment.as_ref().map(|a| &a.reasons),
+            "token verified"
+        );
+        Ok(out)
+    }
+
+    /// Encryption mode: the init must carry a valid `EncryptedSceneId` for this scene.
+    async fn check_encryption(
+        &self,
+        scene: &Scene,
+        encrypted: Option<&str>,
+    ) -> Result<(), CycleError> {
+        let refused = CycleError::Code(VerifyCode::F022, "encryption-mode check failed");
+        let Some(encrypted) = encrypted.filter(|e| !e.is_empty()) else {
+            return Err(refused);
+        };
+        let Some(ekey) = self.ekey(&scene.tenant_id).await? else {
+            return Err(refused);
+        };
+        guard::check_encrypted_scene_id(&ekey, encrypted, &scene.id, self.clock.now_ms() / 1000)
+            .map_err(|why| {
+                tracing::info!(target: "stile::verdict", scene = %scene.id, code = "F022", why = ?why, "init refused");
+                refused
+            })
+    }
+
+    /// The tenant's encryption-mode key (`ekey`), created on first use.
+    pub async fn ekey(&self, tenant_id: &str) -> Result<Option<[u8; 32]>, StoreError> {
+        if self.stores.config.tenant(tenant_id).await?.is_none() {
+            return Ok(None);
+        }
+        let name = format!("ekey:{tenant_id}");
+        if let Some(sealed) = self.stores.config.meta(&name).await?
+            && let Ok(plain) = self.master.open(&name, &sealed)
+            && let Ok(key) = <[u8; 32]>::try_from(plain.as_slice())
+        {
+            return Ok(Some(key));
+        }
+        self.rotate_ekey(tenant_id).await.map(Some)
+    }
+
+    /// Replace the tenant's `ekey` with a new random one; `EncryptedSceneId`s made with the
+    /// old one stop working at once.
+    pub async fn rotate_ekey(&self, tenant_id: &str) -> Result<[u8; 32], StoreError> {
+        let name = format!("ekey:{tenant_id}");
+        let mut key = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut key[..]);
+        self.stores
+            .config
+            .put_meta(&name, &self.master.seal(&name, &key))
+            .await?;
+        Ok(key)
     }
 
     /// Drop expired cycles and marks; run periodically.

@@ -1,0 +1,345 @@
+//! The risk engine's server-side layers, black-box: frequency limits (F010/F011), init
+//! throttling, signed device identities and churn, scores and reasons in the server
+//! verification, Basic and Advanced modes switched live, the shadow option, the
+//! allow-list (T006) and encryption mode (F022).
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, slider_answer, spawn};
+
+/// A slider scene with `policy` and `mode`; its id.
+async fn scene(app: &TestApp, mode: &str, policy: Value) -> String {
+    let (s, body) = app
+        .admin(
+            "POST",
+            "/admin/v1/scenes",
+            Some(json!({"name": "guarded", "type": "slider", "mode": mode, "policy": policy})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Init with an explicit device token (or none); status and body.
+async fn init_as(app: &TestApp, scene: &str, device: Option<&str>) -> (StatusCode, Value) {
+    let mut body = json!({"sceneId": scene, "pageUrl": "http://shop.test/p"});
+    if let Some(d) = device {
+        body["deviceToken"] = json!(d);
+    }
+    app.post_json("/api/v1/init", &body).await
+}
+
+/// Init (as `device`) and a correct, human-like slide; the answer's reply.
+async fn solve_as(app: &TestApp, scene: &str, device: Option<&str>, seed: u64) -> Value {
+    let (s, init) = init_as(app, scene, device).await;
+    assert_eq!(s, StatusCode::OK, "{init}");
+    app.answer(&init, 1, slider_answer(seed, 1.0)).await
+}
+
+fn limits(overrides: Value) -> Value {
+    let mut l = json!({"ipPerHour": 4000, "ipPerDay": 10000, "devicePerHour": 150,
+                       "devicePerDay": 400, "initsPerMinute": 120});
+    for (k, v) in overrides.as_object().unwrap() {
+        l[k] = v.clone();
+    }
+    json!({"maxAttempts": 5, "shadow": false, "limits": l})
+}
+
+#[tokio::test]
+async fn a_device_over_its_hourly_limit_gets_f011_until_the_hour_ends() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({"devicePerHour": 2}))).await;
+    let (_, first) = init_as(&app, &id, None).await;
+    let device = first["deviceToken"].as_str().unwrap().to_owned();
+    for seed in 0..2 {
+        let out = solve_as(&app, &id, Some(&device), seed).await;
+        assert_eq!(out["passed"], true, "{out}");
+    }
+    // The third verification from that device is over the limit, whatever the answer.
+    let (_, init) = init_as(&app, &id, Some(&device)).await;
+    let out = app.answer(&init, 1, slider_answer(9, 1.0)).await;
+    assert_eq!(
+        (out["passed"].as_bool(), out["code"].as_str()),
+        (Some(false), Some("F011"))
+    );
+    assert!(
+        out["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("device-limit")),
+        "{out}"
+    );
+    // And it cannot start new cycles either, while another device can.
+    let (s, body) = init_as(&app, &id, Some(&device)).await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("F011"))
+    );
+    assert_eq!(solve_as(&app, &id, None, 3).await["passed"], true);
+    // An hour later the window has moved on.
+    app.clock.advance_ms(3_600_000);
+    assert_eq!(solve_as(&app, &id, Some(&device), 4).await["passed"], true);
+}
+
+#[tokio::test]
+async fn an_ip_over_its_limit_gets_f010_for_every_device() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({"ipPerHour": 3}))).await;
+    for seed in 0..3 {
+        assert_eq!(solve_as(&app, &id, None, seed).await["passed"], true);
+    }
+    let (_, init) = init_as(&app, &id, None).await;
+    let out = app.answer(&init, 1, slider_answer(7, 1.0)).await;
+    assert_eq!(out["code"], "F010", "{out}");
+    let (s, body) = init_as(&app, &id, None).await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("F010"))
+    );
+    // Other scenes keep their own counters.
+    let other = scene(&app, "basic", limits(json!({"ipPerHour": 3}))).await;
+    assert_eq!(solve_as(&app, &other, None, 8).await["passed"], true);
+}
+
+#[tokio::test]
+async fn harvesting_challenges_is_throttled_per_minute() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({"initsPerMinute": 5}))).await;
+    for _ in 0..5 {
+        assert_eq!(init_as(&app, &id, None).await.0, StatusCode::OK);
+    }
+    let (s, body) = init_as(&app, &id, None).await;
+    assert_eq!(
+        (s, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("F010"))
+    );
+    app.clock.advance_ms(60_000);
+    assert_eq!(init_as(&app, &id, None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn device_tokens_are_issued_signed_and_kept_and_forged_ones_replaced() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({}))).await;
+    let (_, a) = init_as(&app, &id, None).await;
+    let token = a["deviceToken"].as_str().unwrap().to_owned();
+    assert!(token.contains('.'), "{token}");
+    let (_, b) = init_as(&app, &id, Some(&token)).await;
+    assert_eq!(b["deviceToken"], token, "a genuine token is kept");
+    // A made-up identity (or an altered one) is replaced, and the answer says why.
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    let (_, c) = init_as(&app, &id, Some(&forged)).await;
+    assert_ne!(c["deviceToken"], forged.as_str());
+    let out = app.answer(&c, 1, slider_answer(2, 1.0)).await;
+    assert_eq!(
+        out["passed"], true,
+        "Basic tolerates a forged identity alone: {out}"
+    );
+    let verdict = app
+        .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(verdict["VerifyCode"], "T001");
+    assert_eq!(verdict["RiskScore"], 30, "{verdict}");
+    assert_eq!(verdict["RiskReasons"], json!(["forged-device"]));
+}
+
+#[tokio::test]
+async fn advanced_mode_refuses_what_basic_lets_through_and_switches_live() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({}))).await;
+    // Shed identities: more new devices from one IP in an hour than people have.
+    for _ in 0..21 {
+        assert_eq!(init_as(&app, &id, None).await.0, StatusCode::OK);
+    }
+    let out = solve_as(&app, &id, Some("made.up"), 1).await;
+    assert_eq!(out["passed"], true, "Basic: score 75 is below 90: {out}");
+    let verdict = app
+        .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(verdict["RiskScore"], 75, "{verdict}");
+    let reasons = verdict["RiskReasons"].as_array().unwrap();
+    assert!(reasons.contains(&json!("device-churn")) && reasons.contains(&json!("forged-device")));
+
+    let (s, _) = app
+        .admin(
+            "PATCH",
+            &format!("/admin/v1/scenes/{id}"),
+            Some(json!({"mode": "advanced"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let out = solve_as(&app, &id, Some("made.up"), 2).await;
+    assert_eq!(
+        (out["passed"].as_bool(), out["code"].as_str()),
+        (Some(false), Some("F001"))
+    );
+    assert!(out["captchaVerifyParam"].is_null());
+    // A well-behaved client passes Advanced too.
+    let (_, fresh) = init_as(&app, &id, None).await;
+    let token = fresh["deviceToken"].as_str().unwrap().to_owned();
+    let out = solve_as(&app, &id, Some(&token), 3).await;
+    assert_eq!(out["passed"], true, "{out}");
+}
+
+#[tokio::test]
+async fn shadow_only_reports_and_never_refuses() {
+    let app = spawn().await;
+    let mut policy = limits(json!({}));
+    policy["shadow"] = json!(true);
+    let id = scene(&app, "basic", policy).await;
+    for _ in 0..21 {
+        init_as(&app, &id, None).await;
+    }
+    let out = solve_as(&app, &id, Some("made.up"), 1).await;
+    assert_eq!(
+        out["passed"], true,
+        "shadow evaluates Advanced but enforces Basic: {out}"
+    );
+}
+
+#[tokio::test]
+async fn allow_listed_clients_skip_the_risk_engine_and_verify_as_t006() {
+    let app = spawn().await;
+    let mut policy = limits(json!({"devicePerHour": 1, "ipPerHour": 1}));
+    policy["allowIps"] = json!(["10.0.0.0/8", "127.0.0.1"]);
+    let id = scene(&app, "advanced", policy).await;
+    for seed in 0..3 {
+        let out = solve_as(&app, &id, Some("made.up"), seed).await;
+        assert_eq!(out["passed"], true, "{out}");
+        let v = app
+            .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(
+            (v["VerifyResult"].as_bool(), v["VerifyCode"].as_str()),
+            (Some(true), Some("T006"))
+        );
+    }
+    // The answer must still be right.
+    let (_, init) = init_as(&app, &id, None).await;
+    let out = app.answer(&init, 1, slider_answer(5, 0.5)).await;
+    assert_eq!(out["code"], "F015");
+    // Bad entries are refused with a clear error and change nothing.
+    let (s, body) = app
+        .admin(
+            "PATCH",
+            &format!("/admin/v1/scenes/{id}"),
+            Some(
+                json!({"policy": {"maxAttempts": 5, "shadow": false, "allowIps": ["10.0.0.0/33"]}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("allowIps"),
+        "{body}"
+    );
+    let (_, now) = app
+        .admin("GET", &format!("/admin/v1/scenes/{id}"), None)
+        .await;
+    assert_eq!(
+        now["policy"]["allowIps"],
+        json!(["10.0.0.0/8", "127.0.0.1"])
+    );
+}
+
+#[tokio::test]
+async fn encryption_mode_needs_a_fresh_encrypted_scene_id_for_this_scene() {
+    use base64::Engine;
+    let app = spawn().await;
+    let (s, created) = app
+        .admin(
+            "POST",
+            "/admin/v1/scenes",
+            Some(json!({"name": "enc", "type": "slider", "encryption": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (s, ek) = app
+        .admin(
+            "GET",
+            &format!("/admin/v1/tenants/{}/ekey", app.tenant_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ek}");
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(ek["ekey"].as_str().unwrap())
+        .unwrap();
+    let key: [u8; 32] = raw.try_into().unwrap();
+    let now = app.clock.now_s();
+    let init_with = |enc: Option<String>| {
+        let mut body = json!({"sceneId": id, "pageUrl": "http://shop.test/p"});
+        if let Some(e) = enc {
+            body["encryptedSceneId"] = json!(e);
+        }
+        body
+    };
+    let refused = |(s, b): (StatusCode, Value)| {
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("F022")),
+            "{b}"
+        );
+    };
+    refused(app.post_json("/api/v1/init", &init_with(None)).await);
+    let good = stile::cycle::guard::encrypt_scene_id(&key, &id, now, 600);
+    let (s, init) = app
+        .post_json("/api/v1/init", &init_with(Some(good.clone())))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{init}");
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(1, 1.0)).await["passed"],
+        true
+    );
+    // Expired, for another scene, under another key, or garbage: F022.
+    refused(
+        app.post_json(
+            "/api/v1/init",
+            &init_with(Some(stile::cycle::guard::encrypt_scene_id(
+                &key,
+                &id,
+                now - 700,
+                600,
+            ))),
+        )
+        .await,
+    );
+    let other = app.scene(stile::model::VerificationType::Slider);
+    refused(
+        app.post_json(
+            "/api/v1/init",
+            &init_with(Some(stile::cycle::guard::encrypt_scene_id(
+                &key, &other, now, 600,
+            ))),
+        )
+        .await,
+    );
+    refused(
+        app.post_json("/api/v1/init", &init_with(Some("bm9wZQ==".into())))
+            .await,
+    );
+    // Rotating the key retires what was made with the old one.
+    let (s, rotated) = app
+        .admin(
+            "POST",
+            &format!("/admin/v1/tenants/{}/ekey", app.tenant_id),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(rotated["ekey"], ek["ekey"]);
+    refused(app.post_json("/api/v1/init", &init_with(Some(good))).await);
+    // Scenes without encryption ignore the field.
+    let (s, _) = app
+        .post_json(
+            "/api/v1/init",
+            &json!({"sceneId": other, "pageUrl": "http://shop.test/p", "encryptedSceneId": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // An unknown tenant has no key.
+    let (s, _) = app.admin("GET", "/admin/v1/tenants/nope/ekey", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
