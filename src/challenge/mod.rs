@@ -87,6 +87,19 @@ pub enum Answer {
     },
 }
 
+impl Answer {
+    /// The drag a slider or picture answer carries, when made with a pointer (a keyboard
+    /// answer's steps are checked by rule, not by the behaviour model).
+    pub fn drag(&self) -> Option<&[Point]> {
+        let (pointer, points) = match self {
+            Answer::Slider(a) => (a.pointer, &a.points),
+            Answer::Jigsaw(a) | Answer::ImageRestoration(a) => (a.pointer, &a.points),
+            Answer::OneClick(_) | Answer::Silent { .. } => return None,
+        };
+        (pointer != Pointer::Keyboard).then_some(points.as_slice())
+    }
+}
+
 /// The judgement of one answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {

@@ -297,6 +297,22 @@ mod tests {
     }
 
     #[test]
+    fn an_id_made_by_the_documented_python_example_opens() {
+        // docs/integration.md §10's function (Python `cryptography` 48), key = 32 × 0x03,
+        // run at Unix time 1796179523 for "scene1" with a 600 s validity.
+        let made = "PzSgtuv2DE1ieyCZker/oiMHrZ0bLUayxtmsWfElworOXGy9efsOvWKYEAyoYF9x";
+        let now = 1_796_179_523;
+        assert_eq!(
+            check_encrypted_scene_id(&[3; 32], made, "scene1", now + 5),
+            Ok(())
+        );
+        assert_eq!(
+            check_encrypted_scene_id(&[3; 32], made, "scene1", now + 601),
+            Err(EncryptedIdError::Expired)
+        );
+    }
+
+    #[test]
     fn an_encrypted_scene_id_is_valid_for_its_scene_and_window_only() {
         let k = [3u8; 32];
         let now = 1_800_000_000;

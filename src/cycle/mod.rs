@@ -573,6 +573,9 @@ impl CycleService {
         let mut findings = verdict.findings().to_vec();
         if !skip_risk {
             findings.extend(cycle.defence.findings.iter().copied());
+            if let Some(points) = input.answer.drag() {
+                findings.extend(crate::risk::behaviour::assess(points));
+            }
             findings.extend(
                 guard::at_answer(
                     &self.stores,

@@ -6,6 +6,7 @@
 //! because a signal is missing — absent data yields no finding, not an error. The cycle
 //! service gathers the signals (counters, device tokens) and hands them in.
 
+pub mod behaviour;
 pub mod frequency;
 pub mod score;
 
@@ -62,6 +63,9 @@ pub enum Finding {
     IpBusy,
     /// The device identity sent was not one this server issued (or was altered).
     ForgedDevice,
+    /// The behaviour model rates the drag as machine-made (above the threshold set on
+    /// held-out people).
+    MotionSuspect,
 }
 
 /// Reject trajectories that no widget produces: empty, oversized, non-finite, time running

@@ -39,8 +39,9 @@ impl Finding {
             IpLimit | InitFlood => Weight::Decisive(VerifyCode::F010),
             DeviceLimit => Weight::Decisive(VerifyCode::F011),
             ForgedDevice => Weight::Soft(30),
-            DeviceChurn => Weight::Soft(45),
+            DeviceChurn => Weight::Soft(30),
             IpBusy => Weight::Soft(20),
+            MotionSuspect => Weight::Soft(60),
         }
     }
 }
@@ -115,12 +116,12 @@ mod tests {
     #[test]
     fn soft_findings_add_up_and_advanced_refuses_sooner() {
         assert_eq!(Assessment::of(&[]).decide(DefenceMode::Advanced), None);
-        let churn = Assessment::of(&[Finding::DeviceChurn, Finding::IpBusy]);
-        assert_eq!(churn.score, 65);
+        let churn = Assessment::of(&[Finding::DeviceChurn, Finding::ForgedDevice]);
+        assert_eq!(churn.score, 60);
         assert_eq!(churn.decide(DefenceMode::Basic), None);
         assert_eq!(churn.decide(DefenceMode::Advanced), Some(VerifyCode::F001));
-        let all = Assessment::of(&[Finding::DeviceChurn, Finding::IpBusy, Finding::ForgedDevice]);
-        assert_eq!(all.score, 95);
+        let all = Assessment::of(&[Finding::DeviceChurn, Finding::MotionSuspect]);
+        assert_eq!(all.score, 90);
         assert_eq!(all.decide(DefenceMode::Basic), Some(VerifyCode::F001));
     }
 
@@ -133,6 +134,6 @@ mod tests {
     #[test]
     fn reason_names_are_stable_kebab_case() {
         let json = serde_json::to_string(&Assessment::of(&[Finding::DeviceChurn])).unwrap();
-        assert_eq!(json, r#"{"score":45,"reasons":["device-churn"]}"#);
+        assert_eq!(json, r#"{"score":30,"reasons":["device-churn"]}"#);
     }
 }

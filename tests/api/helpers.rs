@@ -244,30 +244,21 @@ pub fn acs_date(unix_s: i64) -> String {
     .unwrap()
 }
 
-/// A human-like drag over a 300 px track reaching `reach` of it: minimum-jerk progress,
-/// uneven sampling, vertical wobble.
+/// A person's drag over a 300 px track reaching `reach` of it: Stile's synthetic human
+/// (lognormal submovements, corrections, tremor, display-rate sampling), scaled so that it
+/// ends exactly at `reach` (a person who lands where they meant to).
 pub fn drag_points(seed: u64, reach: f64) -> Vec<[f64; 3]> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % 10_000) as f64 / 10_000.0
-    };
-    let n = 40;
-    let mut t = 500.0;
-    (0..=n)
-        .map(|i| {
-            let s = i as f64 / n as f64;
-            let p = 10.0 * s.powi(3) - 15.0 * s.powi(4) + 6.0 * s.powi(5);
-            let y = 20.0 + 2.5 * (5.0 * s).sin() + rnd() - 0.5;
-            let pt = [300.0 * reach * p, y, t];
-            t += 14.0 + 14.0 * rnd();
-            pt
-        })
-        .collect()
+    use rand::SeedableRng;
+    use stile::challenge::Pointer;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let target = 300.0 * reach;
+    let mut points =
+        stile::risk::behaviour::synth::human(&mut rng, target.max(1.0), Pointer::Mouse);
+    let last = points.last().map_or(1.0, |p| p[0]).max(1.0);
+    for p in &mut points {
+        p[0] = ((p[0] * target / last).min(300.0) * 10.0).round() / 10.0;
+    }
+    points
 }
 
 pub fn slider_answer(seed: u64, reach: f64) -> Value {

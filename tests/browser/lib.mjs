@@ -1,6 +1,6 @@
 // Shared helpers for the browser checks: Chromium flags, a tiny check reporter, and
-// human-like pointer movement (minimum-jerk strokes with overshoot and correction, jitter,
-// uneven sampling, real waits) for mouse and touch.
+// human-like pointer movement (the motor model of Stile's synthetic people: lognormal submovements,
+// corrections, tremor, display-rate sampling, real waits) for mouse and touch.
 
 import { chromium } from 'playwright-core';
 
@@ -54,34 +54,69 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Minimum-jerk position profile: 0 → 1 with zero velocity and acceleration at both ends. */
 export const minJerk = (s) => 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5;
 
+/** A standard normal sample (Box–Muller). */
+const normal = () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+/** The standard normal CDF (Abramowitz–Stegun 7.1.26 for erf). */
+function phi(z) {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erf = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
+  return 0.5 * (1 + (z >= 0 ? erf : -erf));
+}
+
 /**
- * A drag path from (x0, y0) over `dx` px to the right: a minimum-jerk main stroke that
- * overshoots the target a little, then a short corrective stroke back. Returns
- * [{x, y, wait}] where wait is the pause (ms) before the sample; the whole takes 600–1200 ms
- * in 40–80 samples.
+ * A person's drag from (x0, y0) over `dx` px to the right, from the same motor model as
+ * Stile's synthetic people (src/risk/behaviour/synth.rs): a primary submovement whose speed
+ * follows a lognormal profile and lasts as long as Fitts's law says, landing off target
+ * now and then; corrective submovements; tremor, a vertical arc and a slow drift; samples
+ * at the display's rate on whole pixels; a hold before release. The path is scaled to end
+ * exactly on target (a person aiming at what they see). Returns [{x, y, wait}], wait being
+ * the pause (ms) before the sample.
  */
-export function humanPath(x0, y0, dx, { overshoot = true } = {}) {
-  const total = rand(600, 1200);
-  const n = randInt(40, 80);
-  const over = overshoot ? rand(4, 12) : 0;
-  const settle = overshoot ? rand(0.5, 2.5) : 0; // final position beyond the target
-  const nMain = overshoot ? Math.round(n * rand(0.72, 0.82)) : n;
-  const nFix = n - nMain;
-  const driftAmp = rand(1.2, 3.5);
-  const driftPhase = rand(0, Math.PI * 2);
-  const path = [];
-  for (let i = 1; i <= n; i++) {
-    let x;
-    if (i <= nMain) {
-      x = x0 + (dx + over) * minJerk(i / nMain);
-    } else {
-      const s = (i - nMain) / nFix;
-      x = x0 + dx + over - (over - settle) * minJerk(s);
-    }
-    const s = i / n;
-    const y = y0 + driftAmp * Math.sin(s * Math.PI * rand(0.8, 1.2) + driftPhase) - driftAmp * Math.sin(driftPhase) + rand(-0.6, 0.6);
-    path.push({ x, y, wait: (total / n) * rand(0.6, 1.4) });
+export function humanPath(x0, y0, dx) {
+  const d = Math.max(1, dx);
+  const sub = (amp, start, dur, sigma) => {
+    const mu = Math.log(dur / (Math.exp(3 * sigma) - Math.exp(-3 * sigma)));
+    return { amp, start: start - Math.exp(mu - 3 * sigma), end: start + dur, mu, sigma };
+  };
+  const at = (s, t) => (t <= s.start ? 0 : s.amp * phi((Math.log(t - s.start) - s.mu) / s.sigma));
+  const tempo = Math.exp(0.25 * normal());
+  const mt = (rand(120, 280) + rand(90, 190) * Math.log2(d / 12 + 1)) * tempo;
+  const subs = [sub(d * (1 + 0.02 + (0.05 + 0.02 / tempo) * normal()), 0, mt, rand(0.18, 0.42))];
+  let reached = subs[0].amp;
+  let start = mt * rand(0.55, 0.8);
+  for (let i = 0; i < 3; i++) {
+    const miss = d - reached;
+    if (Math.abs(miss) < rand(1, 4)) break;
+    const amp = miss * (1 + 0.12 * normal());
+    const dur = rand(140, 320) * (1 + Math.min(Math.abs(amp) / 40, 1.5));
+    subs.push(sub(amp, start, dur, rand(0.2, 0.45)));
+    reached += amp;
+    start += dur * rand(0.6, 0.9);
   }
+  const end = Math.max(...subs.map((s) => s.end)) + rand(60, 420);
+  const progress = (t) => subs.reduce((sum, s) => sum + at(s, t), 0);
+  const k = d / progress(end);
+  const arc = rand(-0.04, 0.04) * d;
+  const tremF = rand(8, 12), tremA = rand(0.04, 0.35), tremP = rand(0, 2 * Math.PI);
+  const walkStep = rand(0.05, 0.3);
+  let walk = 0;
+  const frame = 1000 / 60;
+  const path = [];
+  for (let t = frame; t <= end; ) {
+    const p = progress(t) * k;
+    const tremor = tremA * Math.sin((2 * Math.PI * tremF * t) / 1000 + tremP);
+    walk = 0.97 * walk + walkStep * normal();
+    const f = Math.min(Math.max(p / d, 0), 1.2);
+    const wait = frame * (Math.random() < 0.04 ? 2 : 1) + rand(-1.2, 1.2);
+    path.push({
+      x: Math.round(x0 + p + tremor),
+      y: Math.round(y0 + arc * 4 * f * (1 - f) + walk + tremor * 0.7),
+      wait,
+    });
+    t += wait;
+  }
+  path.push({ x: Math.round(x0 + d), y: path.length ? path[path.length - 1].y : y0, wait: frame });
   return path;
 }
 
@@ -117,12 +152,12 @@ export async function sliderGeometry(page, scope = '') {
  * Drag the slider with the mouse over `fraction` of its travel (1 = to the end), taking
  * a screenshot of `shotTarget` about 60% of the way when `shot` is given.
  */
-export async function mouseDrag(page, { fraction = 1, overshoot = fraction >= 1, shot = null, shotTarget = null, scope = '' } = {}) {
+export async function mouseDrag(page, { fraction = 1, shot = null, shotTarget = null, scope = '' } = {}) {
   const g = await sliderGeometry(page, scope);
   await approach(page, g.x, g.y);
   await page.mouse.down();
   await sleep(rand(60, 140));
-  const path = humanPath(g.x, g.y, g.travel * fraction, { overshoot });
+  const path = humanPath(g.x, g.y, g.travel * fraction);
   let shotTaken = !shot;
   for (let i = 0; i < path.length; i++) {
     await sleep(path[i].wait);

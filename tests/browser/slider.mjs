@@ -5,8 +5,8 @@
 //
 // <sceneId> must be a slider scene with a demo page at <baseUrl>/demo/<sceneId>. For each of
 // popup/embed × captchaVerifyCallback/success the script fills the demo's sign-up form, drags the
-// slider like a person (minimum-jerk speed profile, overshoot and correction, vertical jitter,
-// real waits), expects the demo backend's verdict T001, then replays the same token and expects
+// slider like a person (lognormal submovements with corrections, tremor and drift, display-rate
+// samples, real waits), expects the demo backend's verdict T001, then replays the same token and expects
 // F008. It also checks: a drag released halfway fails without a verdict; the keyboard path; a
 // touch drag on a phone-sized page; and that a browser showing navigator.webdriver is refused.
 // Every /api/v1/answer request is checked against the widget protocol on the way.

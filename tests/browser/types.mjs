@@ -16,7 +16,7 @@
 //
 // Prints one line per check and finally "N passed, M failed"; exits 1 on any failure.
 
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, humanPath, mouseDrag, rand, randInt, report, sleep, sliderGeometry,
@@ -32,6 +32,10 @@ const baseUrl = baseArg.replace(/\/+$/, '');
 const oracle = oracleArg.replace(/\/+$/, '');
 const scenes = JSON.parse(scenesArg);
 mkdirSync(shotDir, { recursive: true });
+// Every drag the widget sent, one JSON array of [x, y, t] per line: what the behaviour model
+// saw of these scripted "people" (inspect with the behaviour model's `score_traces` test).
+const tracesFile = join(shotDir, 'drags.jsonl');
+writeFileSync(tracesFile, '');
 
 const PICTURE_TYPES = ['jigsaw', 'image-restoration'];
 
@@ -55,7 +59,12 @@ async function openDemo(context, type, { mode = 'popup', style = 'callback', lan
   page.on('request', (req) => {
     if (req.method() === 'POST' && req.url().endsWith('/api/v1/answer')) {
       try {
-        watch.answers.push(JSON.parse(req.postData() || '{}'));
+        const body = JSON.parse(req.postData() || '{}');
+        watch.answers.push(body);
+        const a = body.answer || {};
+        if (Array.isArray(a.points) && a.pointer !== 'keyboard' && a.kind !== 'one-click') {
+          appendFileSync(tracesFile, JSON.stringify(a.points) + '\n');
+        }
       } catch (e) {
         watch.errors.push('answer body is not JSON');
       }
@@ -130,7 +139,7 @@ async function solve(page, watch, type, { shot = null, shotTarget = null } = {})
     await pictureShown(page);
     await sleep(rand(400, 900)); // look at the picture
     const fraction = await pictureFraction(watch.certifyId);
-    await mouseDrag(page, { fraction, overshoot: true, shot, shotTarget });
+    await mouseDrag(page, { fraction, shot, shotTarget });
     return;
   }
   await mouseDrag(page, { shot, shotTarget });
@@ -221,7 +230,7 @@ async function wrongThenRight(browser) {
       const first = await pictureShown(page);
       const right = await pictureFraction(watch.certifyId);
       const wrong = right > 0.5 ? right - 0.3 : right + 0.3;
-      await mouseDrag(page, { fraction: wrong, overshoot: false });
+      await mouseDrag(page, { fraction: wrong });
       await page.waitForSelector('[data-state=fail]', { timeout: 5000 });
       await sleep(250);
       await page.locator('#aliyunCaptcha-window-popup').screenshot({ path: join(shotDir, 'jigsaw-fail.png') });
@@ -230,7 +239,7 @@ async function wrongThenRight(browser) {
       const second = await pictureShown(page, '', first);
       expect(second !== first, 'the same picture was shown again');
       await sleep(rand(400, 800));
-      await mouseDrag(page, { fraction: await pictureFraction(watch.certifyId), overshoot: true });
+      await mouseDrag(page, { fraction: await pictureFraction(watch.certifyId) });
       const v = await verdict(page);
       expect(v.code === 'T001', `verdict ${v.code}`);
       noErrors(watch);
@@ -365,7 +374,7 @@ async function languages(browser) {
         expect(!/[A-Za-z]{4,}/.test(shown.tip) || lang === 'de', `tip "${shown.tip}" looks untranslated`);
         await page.locator('#aliyunCaptcha-window-popup').screenshot({ path: join(shotDir, `lang-${lang}.png`) });
         await sleep(rand(300, 600));
-        await mouseDrag(page, { fraction: await pictureFraction(watch.certifyId), overshoot: true });
+        await mouseDrag(page, { fraction: await pictureFraction(watch.certifyId) });
         const v = await verdict(page);
         expect(v.code === 'T001', `verdict ${v.code}`);
         noErrors(watch);

@@ -1,0 +1,361 @@
+//! The behaviour model: how likely a drag is to come from a machine, from the shape and the
+//! timing of its trajectory.
+//!
+//! - [`features`] turns a drag (press to release) into [`N_FEATURES`] numbers a person and
+//!   a generator differ on: timing regularity, the speed profile's shape (lognormal rise and
+//!   tail, submovements), tremor, overshoot and correction, vertical drift, the hold before
+//!   release.
+//! - [`Model`] is a small neural network (one hidden layer) over standardised features. It
+//!   is trained by `cargo run --release --bin train-behaviour` from synthetic people and bot
+//!   families ([`synth`]) and, when given, recorded traces; the result is
+//!   `model.json` beside this file, compiled into the binary. `docs/MODEL_CARD.md` states the
+//!   data, the features and the held-out figures.
+//! - [`assess`] maps the model's output to findings: [`Finding::MotionSuspect`] above the
+//!   threshold chosen on held-out people (a soft finding that Advanced mode acts on).
+//!
+//! Inference is a few hundred multiply-adds: microseconds.
+
+pub mod synth;
+pub mod train;
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::Finding;
+use crate::challenge::Point;
+
+/// How many numbers describe a drag.
+pub const N_FEATURES: usize = 20;
+
+/// Feature names, in order (the model card lists what each means).
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "log_duration",
+    "log_reaction",
+    "sample_rate",
+    "dt_cv",
+    "dt_regularity",
+    "peak_time_fraction",
+    "speed_cv",
+    "log_jerk",
+    "speed_peaks",
+    "overshoot",
+    "backward_fraction",
+    "log_y_std",
+    "log_y_range",
+    "log_y_tremor",
+    "log_x_tremor",
+    "log_end_hold",
+    "straightness",
+    "still_fraction",
+    "speed_skew",
+    "accel_sign_rate",
+];
+
+/// The features of one drag; `None` when there are too few samples to say anything (the
+/// rule-based findings handle those).
+pub fn features(points: &[Point]) -> Option<[f64; N_FEATURES]> {
+    if points.len() < 6 {
+        return None;
+    }
+    let t0 = points[0][2];
+    let duration = (points[points.len() - 1][2] - t0).max(1.0);
+    let x_end = points[points.len() - 1][0];
+    let x_start = points[0][0];
+    let dist = (x_end - x_start).abs().max(1.0);
+    // Sampling intervals.
+    let dts: Vec<f64> = points.windows(2).map(|w| w[1][2] - w[0][2]).collect();
+    let (dt_mean, dt_sd) = mean_sd(&dts);
+    let mut sorted = dts.clone();
+    sorted.sort_by(f64::total_cmp);
+    let dt_median = sorted[sorted.len() / 2];
+    let regular =
+        dts.iter().filter(|d| (*d - dt_median).abs() <= 0.5).count() as f64 / dts.len() as f64;
+    // Speed along x (px/ms) per interval with time > 0.
+    let mut speeds = Vec::with_capacity(dts.len());
+    let mut times = Vec::with_capacity(dts.len());
+    for w in points.windows(2) {
+        let dt = w[1][2] - w[0][2];
+        if dt > 0.0 {
+            speeds.push((w[1][0] - w[0][0]) / dt);
+            times.push(0.5 * (w[0][2] + w[1][2]) - t0);
+        }
+    }
+    if speeds.len() < 4 {
+        return None;
+    }
+    // Smooth a little (3-tap) before looking at peaks and derivatives.
+    let smooth: Vec<f64> = (0..speeds.len())
+        .map(|i| {
+            let a = speeds[i.saturating_sub(1)];
+            let c = speeds[(i + 1).min(speeds.len() - 1)];
+            0.25 * a + 0.5 * speeds[i] + 0.25 * c
+        })
+        .collect();
+    let (peak_i, peak) = smooth
+        .iter()
+        .enumerate()
+        .fold((0, f64::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    let peak_time = times[peak_i] / duration;
+    let abs_speeds: Vec<f64> = smooth.iter().map(|v| v.abs()).collect();
+    let (sp_mean, sp_sd) = mean_sd(&abs_speeds);
+    let peaks = (1..smooth.len() - 1)
+        .filter(|&i| {
+            smooth[i] > smooth[i - 1] && smooth[i] >= smooth[i + 1] && smooth[i] > 0.15 * peak
+        })
+        .count() as f64;
+    // Acceleration and jerk over the smoothed speed.
+    let mut acc = Vec::new();
+    for i in 1..smooth.len() {
+        let dt = (times[i] - times[i - 1]).max(1.0);
+        acc.push((smooth[i] - smooth[i - 1]) / dt);
+    }
+    let mut jerk_sum = 0.0;
+    for i in 1..acc.len() {
+        let dt = (times[i + 1] - times[i]).max(1.0);
+        jerk_sum += ((acc[i] - acc[i - 1]) / dt).abs();
+    }
+    let jerk = jerk_sum / acc.len().max(1) as f64 * duration.powi(3) / dist;
+    let sign_changes = acc
+        .windows(2)
+        .filter(|w| w[0].abs() > 1e-5 && w[1].abs() > 1e-5 && w[0].signum() != w[1].signum())
+        .count() as f64;
+    let skew = if sp_sd > 1e-9 {
+        abs_speeds
+            .iter()
+            .map(|v| ((v - sp_mean) / sp_sd).powi(3))
+            .sum::<f64>()
+            / abs_speeds.len() as f64
+    } else {
+        0.0
+    };
+    // Geometry.
+    let x_max = points.iter().map(|p| p[0]).fold(f64::MIN, f64::max);
+    let overshoot = (x_max - x_end).max(0.0) / dist;
+    let steps = points.len() - 1;
+    let backward = points
+        .windows(2)
+        .filter(|w| w[1][0] < w[0][0] - 0.05)
+        .count() as f64
+        / steps as f64;
+    let still = points
+        .windows(2)
+        .filter(|w| (w[1][0] - w[0][0]).abs() < 0.05)
+        .count() as f64
+        / steps as f64;
+    let ys: Vec<f64> = points.iter().map(|p| p[1]).collect();
+    let (_, y_sd) = mean_sd(&ys);
+    let y_range =
+        ys.iter().copied().fold(f64::MIN, f64::max) - ys.iter().copied().fold(f64::MAX, f64::min);
+    let tremor = |v: &dyn Fn(&Point) -> f64| {
+        let r: Vec<f64> = points
+            .windows(3)
+            .map(|w| v(&w[1]) - 0.5 * (v(&w[0]) + v(&w[2])))
+            .collect();
+        mean_sd(&r).1
+    };
+    let y_tremor = tremor(&|p: &Point| p[1]);
+    let x_tremor = tremor(&|p: &Point| p[0]);
+    let path: f64 = points
+        .windows(2)
+        .map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]))
+        .sum();
+    // The hold: from the last real movement to the release.
+    let last_move = points
+        .windows(2)
+        .rposition(|w| (w[1][0] - w[0][0]).abs() > 0.5)
+        .map_or(t0, |i| points[i + 1][2]);
+    let hold = points[points.len() - 1][2] - last_move;
+    let f = [
+        duration.ln(),
+        t0.max(1.0).ln(),
+        steps as f64 / duration * 100.0,
+        if dt_mean > 0.0 { dt_sd / dt_mean } else { 0.0 },
+        regular,
+        peak_time,
+        if sp_mean > 0.0 { sp_sd / sp_mean } else { 0.0 },
+        jerk.max(1e-9).ln(),
+        peaks,
+        overshoot * 10.0,
+        backward * 10.0,
+        (1.0 + y_sd).ln(),
+        (1.0 + y_range).ln(),
+        (0.01 + y_tremor).ln(),
+        (0.01 + x_tremor).ln(),
+        (1.0 + hold).ln(),
+        (path / dist).min(5.0),
+        still,
+        skew.clamp(-5.0, 5.0),
+        sign_changes / duration * 1000.0,
+    ];
+    // Whatever the input, the model only ever sees finite numbers.
+    f.iter().all(|v| v.is_finite()).then_some(f)
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// A trained model: standardisation, one tanh hidden layer, a logistic output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+    /// Hidden weights, one row of [`N_FEATURES`] per unit.
+    pub w1: Vec<Vec<f64>>,
+    pub b1: Vec<f64>,
+    pub w2: Vec<f64>,
+    pub b2: f64,
+    /// Output from which a drag is [`Finding::MotionSuspect`].
+    pub threshold: f64,
+    /// What the model was trained on and how it scored, for the model card.
+    pub card: serde_json::Value,
+}
+
+impl Model {
+    /// The probability-like output (0 person … 1 machine) for features `f`.
+    pub fn score(&self, f: &[f64; N_FEATURES]) -> f64 {
+        let z: Vec<f64> = f
+            .iter()
+            .zip(&self.mean)
+            .zip(&self.scale)
+            .map(|((v, m), s)| ((v - m) / s).clamp(-8.0, 8.0))
+            .collect();
+        let mut out = self.b2;
+        for ((row, b), w) in self.w1.iter().zip(&self.b1).zip(&self.w2) {
+            let a: f64 = row.iter().zip(&z).map(|(w, z)| w * z).sum::<f64>() + b;
+            out += w * a.tanh();
+        }
+        1.0 / (1.0 + (-out).exp())
+    }
+
+    /// Whether the shapes agree (a model file from another feature set is refused).
+    pub fn is_consistent(&self) -> bool {
+        self.mean.len() == N_FEATURES
+            && self.scale.len() == N_FEATURES
+            && self.scale.iter().all(|s| *s > 0.0)
+            && self.w1.iter().all(|r| r.len() == N_FEATURES)
+            && self.w1.len() == self.b1.len()
+            && self.b1.len() == self.w2.len()
+    }
+}
+
+/// The model compiled into the binary.
+pub static MODEL: LazyLock<Option<Model>> = LazyLock::new(|| {
+    serde_json::from_str::<Model>(include_str!("model.json"))
+        .ok()
+        .filter(Model::is_consistent)
+});
+
+/// The behaviour findings for a drag (empty when the model has nothing to say).
+pub fn assess(points: &[Point]) -> Vec<Finding> {
+    let (Some(model), Some(f)) = (MODEL.as_ref(), features(points)) else {
+        return Vec::new();
+    };
+    if model.score(&f) >= model.threshold {
+        vec![Finding::MotionSuspect]
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::synth::{Family, bot, human};
+    use super::*;
+    use crate::challenge::Pointer;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn features_are_finite_for_every_kind_of_drag() {
+        let mut rng = StdRng::seed_from_u64(5);
+        for _ in 0..200 {
+            let d = rng.random_range(40.0..260.0);
+            let f = features(&human(&mut rng, d, Pointer::Mouse)).expect("enough samples");
+            assert!(f.iter().all(|v| v.is_finite()), "{f:?}");
+            for fam in Family::ALL {
+                if let Some(f) = features(&bot(&mut rng, fam, d)) {
+                    assert!(f.iter().all(|v| v.is_finite()), "{fam:?}: {f:?}");
+                }
+            }
+        }
+        assert!(features(&[[0.0, 0.0, 0.0]; 3]).is_none());
+        // Degenerate input (all samples at one instant) gives no panic and no NaN.
+        if let Some(f) = features(&[[5.0, 5.0, 100.0]; 10]) {
+            assert!(f.iter().all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn the_shipped_model_loads_and_tells_held_out_people_from_bots() {
+        let model = MODEL.as_ref().expect("model.json is valid");
+        // Seeds far from the trainer's: people pass, the generator families mostly do not.
+        let mut rng = StdRng::seed_from_u64(0xC0FFEE);
+        let n = 400;
+        let flagged_people = (0..n)
+            .filter(|_| {
+                let d = rng.random_range(40.0..260.0);
+                let p = human(&mut rng, d, Pointer::Mouse);
+                features(&p).is_some_and(|f| model.score(&f) >= model.threshold)
+            })
+            .count();
+        assert!(
+            flagged_people * 100 <= n * 6,
+            "{flagged_people} of {n} people flagged"
+        );
+        for fam in [
+            Family::Linear,
+            Family::Eased,
+            Family::Bezier,
+            Family::MinimumJerk,
+        ] {
+            let caught = (0..n)
+                .filter(|_| {
+                    let d = rng.random_range(40.0..260.0);
+                    features(&bot(&mut rng, fam, d))
+                        .is_none_or(|f| model.score(&f) >= model.threshold)
+                })
+                .count();
+            assert!(caught * 100 >= n * 80, "{fam:?}: {caught} of {n} caught");
+        }
+    }
+}
+
+/// `STILE_TRACES=target/screenshots/drags.jsonl cargo test --release --lib
+/// risk::behaviour::inspect -- --ignored --nocapture`: how the shipped model scores a file
+/// of drags (one JSON array of `[x, y, t]` per line), e.g. those of the browser run.
+#[cfg(test)]
+mod inspect {
+    #[test]
+    #[ignore = "an inspection aid, run by hand"]
+    fn score_traces() {
+        let path = std::env::var("STILE_TRACES")
+            .unwrap_or_else(|_| "target/screenshots/drags.jsonl".into());
+        let text = std::fs::read_to_string(&path).expect("a traces file");
+        let model = super::MODEL.as_ref().expect("model");
+        let (mut n, mut flagged) = (0, 0);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let points: Vec<crate::challenge::Point> = serde_json::from_str(line).expect("points");
+            if let Some(f) = super::features(&points) {
+                let s = model.score(&f);
+                n += 1;
+                flagged += usize::from(s >= model.threshold);
+                println!(
+                    "{s:.4} {}",
+                    if s >= model.threshold { "FLAGGED" } else { "" }
+                );
+            }
+        }
+        println!(
+            "{flagged} of {n} flagged (threshold {:.4})",
+            model.threshold
+        );
+    }
+}

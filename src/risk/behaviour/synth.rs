@@ -1,0 +1,437 @@
+//! Synthetic drags along a slider track: people, from the motor-control literature, and
+//! several families of bots. They train and evaluate the behaviour model, and feed the
+//! tests that need a person's hand.
+//!
+//! A person ([`human`]):
+//! - waits a reaction time after the challenge appears (lognormal);
+//! - moves in a primary submovement whose speed follows a lognormal profile (the
+//!   kinematic theory of rapid movements: a fast rise, a longer tail), lasting about as long
+//!   as Fitts's law says for the distance and the target's tolerance, and landing with an
+//!   error that grows with speed — so it often overshoots or falls short;
+//! - corrects with one or two smaller, later, overlapping submovements;
+//! - trembles (physiological tremor, 8–12 Hz, a fraction of a pixel), drifts vertically in
+//!   an arc and a slow random walk, and holds still a moment before letting go;
+//! - is sampled as a browser samples a pointer: at the display's rate with jitter and the
+//!   odd dropped frame, on whole pixels for a mouse.
+//!
+//! Bots ([`Family`]) range from naive (a straight line at constant speed) to the generators
+//! attackers use to look human: eased curves, Bézier paths with jitter, WindMouse-style
+//! physics, textbook minimum-jerk with overshoot, and replays of a person's trace, scaled,
+//! jittered and time-warped.
+
+use rand::Rng;
+use rand_distr::{Distribution, LogNormal, Normal};
+
+use crate::challenge::{Point, Pointer};
+
+/// The slider's tolerance as a target width for Fitts's law (±6 px).
+const TARGET_WIDTH: f64 = 12.0;
+
+/// A synthetic person's drag of `distance` px along a track (press to release).
+pub fn human(rng: &mut impl Rng, distance: f64, pointer: Pointer) -> Vec<Point> {
+    let d = distance.max(1.0);
+    // Reaction: from the picture appearing to the press.
+    let reaction = 250.0 + LogNormal::new(6.2, 0.45).expect("valid").sample(rng);
+    // Fitts's law, with per-person intercept, slope and tempo.
+    let id = (d / TARGET_WIDTH + 1.0).log2();
+    let tempo = LogNormal::new(0.0, 0.25).expect("valid").sample(rng);
+    let mt = (rng.random_range(120.0..280.0) + rng.random_range(90.0..190.0) * id) * tempo;
+    // Primary submovement: lognormal speed profile; endpoint error ~ speed.
+    let sigma = rng.random_range(0.18..0.42);
+    let error = Normal::new(0.02, 0.05 + 0.02 * tempo.recip())
+        .expect("valid")
+        .sample(rng);
+    let mut subs = vec![Sub::new(d * (1.0 + error), 0.0, mt, sigma)];
+    // Corrections, each starting before the last one ends.
+    let mut reached = subs[0].amp;
+    let mut start = mt * rng.random_range(0.55..0.8);
+    for _ in 0..3 {
+        let miss = d - reached;
+        if miss.abs() < rng.random_range(1.0..4.0) {
+            break;
+        }
+        let residual = Normal::new(0.0, 0.12).expect("valid").sample(rng);
+        let amp = miss * (1.0 + residual);
+        let dur = rng.random_range(140.0..320.0) * (1.0 + (amp.abs() / 40.0).min(1.5));
+        subs.push(Sub::new(amp, start, dur, rng.random_range(0.2..0.45)));
+        reached += amp;
+        start += dur * rng.random_range(0.6..0.9);
+    }
+    let moving_until = subs.iter().map(|s| s.start + s.dur).fold(0.0, f64::max);
+    let hold = rng.random_range(60.0..420.0);
+    let end = moving_until + hold;
+    // Sampling: the display's rate, jittered by a busy main thread, with coalesced
+    // (dropped) frames; positions on the device's pixel grid (1/DPR of a CSS px).
+    let frame = match pointer {
+        Pointer::Touch => 1000.0 / 60.0,
+        _ => *[
+            1000.0 / 60.0,
+            1000.0 / 60.0,
+            1000.0 / 120.0,
+            1000.0 / 144.0,
+            8.0,
+            1000.0 / 90.0,
+        ]
+        .get(rng.random_range(0..6))
+        .unwrap_or(&16.7),
+    };
+    let jitter: f64 = rng.random_range(0.3..4.0);
+    let drop_rate = rng.random_range(0.01..0.12);
+    let dpr: f64 = *[1.0, 1.0, 1.25, 1.5, 2.0, 2.0, 3.0]
+        .get(rng.random_range(0..7))
+        .unwrap_or(&1.0);
+    // Vertical: a height over the track, an arc that grows with the movement, a slow walk.
+    let y0 = rng.random_range(12.0..30.0);
+    let arc = rng.random_range(-0.04..0.04) * d;
+    let (trem_f, trem_a) = (rng.random_range(8.0..12.0), rng.random_range(0.04..0.35));
+    let trem_phase = rng.random_range(0.0..std::f64::consts::TAU);
+    let walk_step = rng.random_range(0.05..0.3);
+    let grab = rng.random_range(0.0..1.0f64); // where in its pixel the handle was grabbed
+    let mut walk = 0.0;
+    let mut out = Vec::new();
+    let mut t = 0.0;
+    while t <= end {
+        let progress: f64 = subs.iter().map(|s| s.at(t)).sum();
+        let tremor = trem_a * (std::f64::consts::TAU * trem_f * t / 1000.0 + trem_phase).sin();
+        walk = 0.97 * walk + walk_step * Normal::new(0.0, 1.0).expect("valid").sample(rng);
+        let frac = (progress / d).clamp(0.0, 1.2);
+        let mut x = progress + tremor;
+        let mut y = y0 + arc * 4.0 * frac * (1.0 - frac) + walk + tremor * 0.7;
+        // Pointers report device pixels; the handle keeps the grab's fraction.
+        x = ((x + grab) * dpr).round() / dpr - grab;
+        y = (y * dpr).round() / dpr;
+        out.push([
+            (x.max(0.0) * 10.0).round() / 10.0,
+            (y * 10.0).round() / 10.0,
+            (reaction + t).round(),
+        ]);
+        let dropped = if rng.random_bool(drop_rate) { 2.0 } else { 1.0 };
+        t += (frame * dropped + rng.random_range(-jitter..jitter)).max(1.0);
+    }
+    out
+}
+
+/// One submovement: `amp` px, starting at `start` ms, lasting about `dur` ms, its speed a
+/// lognormal of shape `sigma`.
+struct Sub {
+    amp: f64,
+    start: f64,
+    dur: f64,
+    mu: f64,
+    sigma: f64,
+}
+
+impl Sub {
+    fn new(amp: f64, start: f64, dur: f64, sigma: f64) -> Sub {
+        // A lognormal's mass lies within e^(μ ± 3σ): fit that span to the duration.
+        let span = (3.0 * sigma).exp() - (-3.0 * sigma).exp();
+        let mu = (dur / span).ln();
+        Sub {
+            amp,
+            start: start - (mu - 3.0 * sigma).exp(),
+            dur,
+            mu,
+            sigma,
+        }
+    }
+
+    /// Displacement so far at time `t`.
+    fn at(&self, t: f64) -> f64 {
+        let dt = t - self.start;
+        if dt <= 0.0 {
+            return 0.0;
+        }
+        self.amp * phi((dt.ln() - self.mu) / self.sigma)
+    }
+}
+
+/// The standard normal CDF (Abramowitz–Stegun 7.1.26 for erf; error < 1.5e-7).
+fn phi(z: f64) -> f64 {
+    let x = z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    0.5 * (1.0 + if x >= 0.0 { erf } else { -erf })
+}
+
+/// Families of bot movement, naive to sophisticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// A straight line at constant speed, evenly sampled.
+    Linear,
+    /// An ease-in-out curve with uniform random jitter on both axes.
+    Eased,
+    /// A cubic Bézier path with random control points, eased, jittered, sometimes
+    /// overshooting (the approach of the popular "human cursor" libraries).
+    Bezier,
+    /// Physics: a pull towards the target plus random wind (the WindMouse algorithm).
+    Physics,
+    /// Textbook minimum-jerk movement with an overshoot, a correction and a sine drift.
+    MinimumJerk,
+    /// A recorded person's drag for another distance, scaled, jittered and time-warped.
+    Replay,
+}
+
+impl Family {
+    pub const ALL: [Family; 6] = [
+        Family::Linear,
+        Family::Eased,
+        Family::Bezier,
+        Family::Physics,
+        Family::MinimumJerk,
+        Family::Replay,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Linear => "linear",
+            Family::Eased => "eased + jitter",
+            Family::Bezier => "Bézier + jitter",
+            Family::Physics => "physics (WindMouse)",
+            Family::MinimumJerk => "minimum-jerk + overshoot",
+            Family::Replay => "replayed human + jitter",
+        }
+    }
+}
+
+/// A bot's drag of `distance` px.
+pub fn bot(rng: &mut impl Rng, family: Family, distance: f64) -> Vec<Point> {
+    let d = distance.max(1.0);
+    let reaction = rng.random_range(300.0..1500.0);
+    match family {
+        Family::Linear => {
+            let n = rng.random_range(10..40);
+            let dt = rng.random_range(8.0..25.0);
+            let y = rng.random_range(10.0..30.0);
+            (0..=n)
+                .map(|i| {
+                    let s = i as f64 / n as f64;
+                    [d * s, y, (reaction + i as f64 * dt).round()]
+                })
+                .collect()
+        }
+        Family::Eased => {
+            let n = rng.random_range(25..70);
+            let total = rng.random_range(500.0..1500.0);
+            let y = rng.random_range(10.0..30.0);
+            let j = rng.random_range(0.3..2.0);
+            (0..=n)
+                .map(|i| {
+                    let s = i as f64 / n as f64;
+                    let e = if s < 0.5 {
+                        4.0 * s * s * s
+                    } else {
+                        1.0 - (-2.0 * s + 2.0).powi(3) / 2.0
+                    };
+                    let t = reaction + total * s + rng.random_range(-3.0..3.0);
+                    [
+                        round1((d * e + rng.random_range(-j..j)).max(0.0)),
+                        round1(y + rng.random_range(-j..j)),
+                        t.round(),
+                    ]
+                })
+                .collect()
+        }
+        Family::Bezier => {
+            let y0 = rng.random_range(10.0..30.0);
+            let over = if rng.random_bool(0.5) {
+                rng.random_range(3.0..15.0)
+            } else {
+                0.0
+            };
+            let end = d + over;
+            let (c1, c2) = (
+                (
+                    end * rng.random_range(0.1..0.5),
+                    y0 + rng.random_range(-25.0..25.0),
+                ),
+                (
+                    end * rng.random_range(0.5..0.9),
+                    y0 + rng.random_range(-25.0..25.0),
+                ),
+            );
+            let n = rng.random_range(30..90);
+            let total = rng.random_range(400.0..1400.0);
+            let mut pts: Vec<Point> = (0..=n)
+                .map(|i| {
+                    let s = i as f64 / n as f64;
+                    let u = 0.5 - 0.5 * (std::f64::consts::PI * s).cos();
+                    let (bx, by) = bezier((0.0, y0), c1, c2, (end, y0), u);
+                    let t = reaction + total * s + rng.random_range(-4.0..4.0);
+                    [
+                        round1((bx + rng.random_range(-0.7..0.7)).max(0.0)),
+                        round1(by + rng.random_range(-0.7..0.7)),
+                        t.round(),
+                    ]
+                })
+                .collect();
+            if over > 0.0 {
+                let mut t = pts.last().map_or(reaction, |p| p[2]);
+                let steps = rng.random_range(5..15);
+                for i in 1..=steps {
+                    t += rng.random_range(10.0..25.0);
+                    let s = i as f64 / steps as f64;
+                    pts.push([round1(end - over * s), round1(y0), t.round()]);
+                }
+            }
+            pts
+        }
+        Family::Physics => {
+            // WindMouse: velocity pulled to the target, pushed by a wandering wind.
+            let (mut x, mut y) = (0.0f64, rng.random_range(10.0..30.0));
+            let ty = y + rng.random_range(-3.0..3.0);
+            let (gravity, wind_max): (f64, f64) =
+                (rng.random_range(7.0..11.0), rng.random_range(2.0..5.0));
+            let max_step = rng.random_range(8.0..18.0);
+            let (mut vx, mut vy, mut wx, mut wy) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+            let mut t = reaction;
+            let mut pts = vec![[0.0, round1(y), t.round()]];
+            for _ in 0..600 {
+                let dist = (d - x).hypot(ty - y);
+                if dist < 1.0 {
+                    break;
+                }
+                let w = wind_max.min(dist);
+                wx = wx / 3f64.sqrt() + rng.random_range(-w..w) / 5f64.sqrt();
+                wy = wy / 3f64.sqrt() + rng.random_range(-w..w) / 5f64.sqrt();
+                vx += wx + gravity * (d - x) / dist;
+                vy += wy + gravity * (ty - y) / dist;
+                let v = vx.hypot(vy);
+                let cap = if dist > 20.0 {
+                    max_step
+                } else {
+                    (dist / 2.0).max(1.0)
+                };
+                if v > cap {
+                    let k = cap / v * rng.random_range(0.5..1.0);
+                    vx *= k;
+                    vy *= k;
+                }
+                x += vx;
+                y += vy;
+                t += rng.random_range(6.0..16.0);
+                pts.push([round1(x.max(0.0)), round1(y), t.round()]);
+            }
+            pts
+        }
+        Family::MinimumJerk => {
+            let total = rng.random_range(600.0..1200.0);
+            let n = rng.random_range(40..80);
+            let over = rng.random_range(4.0..12.0);
+            let settle = rng.random_range(0.5..2.5);
+            let n_main = (n as f64 * rng.random_range(0.72..0.82)) as usize;
+            let amp = rng.random_range(1.2..3.5);
+            let phase = rng.random_range(0.0..std::f64::consts::TAU);
+            let y0 = rng.random_range(10.0..30.0);
+            let mut t = reaction;
+            (0..=n)
+                .map(|i| {
+                    let x = if i <= n_main {
+                        (d + over) * min_jerk(i as f64 / n_main as f64)
+                    } else {
+                        let s = (i - n_main) as f64 / (n - n_main) as f64;
+                        d + over - (over - settle) * min_jerk(s)
+                    };
+                    let s = i as f64 / n as f64;
+                    let y = y0
+                        + amp * (s * std::f64::consts::PI + phase).sin()
+                        + rng.random_range(-0.6..0.6);
+                    let p = [round1(x), round1(y), t.round()];
+                    t += total / n as f64 * rng.random_range(0.6..1.4);
+                    p
+                })
+                .collect()
+        }
+        Family::Replay => {
+            // A person's trace for another distance, bent to this one.
+            let source_d = (d * rng.random_range(0.6..1.6)).max(20.0);
+            let src = human(rng, source_d, Pointer::Mouse);
+            let (k, warp) = (d / source_d, rng.random_range(0.85..1.15));
+            let t0 = src.first().map_or(0.0, |p| p[2]);
+            let shift: f64 = rng.random_range(-200.0..200.0);
+            let mut out = Vec::with_capacity(src.len());
+            for p in &src {
+                if rng.random_bool(0.05) {
+                    continue; // a dropped sample
+                }
+                out.push([
+                    round1((p[0] * k + rng.random_range(-0.4..0.4)).max(0.0)),
+                    round1(p[1] + rng.random_range(-0.4..0.4)),
+                    (t0 + shift.max(-t0 + 50.0) + (p[2] - t0) * warp).round(),
+                ]);
+            }
+            out
+        }
+    }
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+fn min_jerk(s: f64) -> f64 {
+    10.0 * s.powi(3) - 15.0 * s.powi(4) + 6.0 * s.powi(5)
+}
+
+fn bezier(p0: (f64, f64), p1: (f64, f64), p2: (f64, f64), p3: (f64, f64), u: f64) -> (f64, f64) {
+    let v = 1.0 - u;
+    let (a, b, c, e) = (v * v * v, 3.0 * v * v * u, 3.0 * v * u * u, u * u * u);
+    (
+        a * p0.0 + b * p1.0 + c * p2.0 + e * p3.0,
+        a * p0.1 + b * p1.1 + c * p2.1 + e * p3.1,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn people_end_near_the_target_in_human_time() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut ends = Vec::new();
+        for _ in 0..300 {
+            let d = rng.random_range(60.0..260.0);
+            let p = human(&mut rng, d, Pointer::Mouse);
+            assert!(
+                p.windows(2).all(|w| w[1][2] >= w[0][2]),
+                "time runs forward"
+            );
+            let dur = p.last().unwrap()[2] - p[0][2];
+            assert!((250.0..6000.0).contains(&dur), "duration {dur}");
+            ends.push((p.last().unwrap()[0] - d).abs());
+        }
+        ends.sort_by(f64::total_cmp);
+        assert!(
+            ends[ends.len() * 9 / 10] <= 6.0,
+            "90% end within 6 px: {:?}",
+            &ends[270..]
+        );
+    }
+
+    #[test]
+    fn the_normal_cdf_is_accurate() {
+        assert!((phi(0.0) - 0.5).abs() < 1e-7);
+        assert!((phi(1.0) - 0.841_344_7).abs() < 1e-6);
+        assert!((phi(-2.0) - 0.022_750_1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn every_bot_family_reaches_roughly_the_target() {
+        let mut rng = StdRng::seed_from_u64(2);
+        for f in Family::ALL {
+            for _ in 0..50 {
+                let d = rng.random_range(60.0..260.0);
+                let p = bot(&mut rng, f, d);
+                assert!(p.len() >= 5, "{f:?}");
+                let end = p.last().unwrap()[0];
+                assert!((end - d).abs() < 0.2 * d + 8.0, "{f:?}: {end} for {d}");
+            }
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Training and evaluating the behaviour model: data sets from [`synth`] (and recorded
+//! traces), a small network trained with Adam on cross-entropy, ROC-AUC and the
+//! true-positive rate at a fixed false-positive rate, leave-one-generator-out.
+//!
+//! Deterministic: the same seed gives the same model.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::synth::{Family, bot, human};
+use super::{Model, N_FEATURES, features};
+use crate::challenge::{Point, Pointer};
+
+/// One labelled example: features, 1.0 for a machine, and which generator made it.
+#[derive(Clone)]
+pub struct Example {
+    pub x: [f64; N_FEATURES],
+    pub bot: bool,
+    pub family: Option<Family>,
+}
+
+/// A drag distance like a slider's or a picture's (40–260 px).
+fn distance(rng: &mut impl Rng) -> f64 {
+    rng.random_range(40.0..260.0)
+}
+
+/// `n` synthetic people, mostly on a mouse, some on touch and pen.
+pub fn people(rng: &mut impl Rng, n: usize) -> Vec<Example> {
+    (0..n)
+        .filter_map(|i| {
+            let pointer = match i % 10 {
+                0 | 1 => Pointer::Touch,
+                2 => Pointer::Pen,
+                _ => Pointer::Mouse,
+            };
+            let d = distance(rng);
+            features(&human(rng, d, pointer)).map(|x| Example {
+                x,
+                bot: false,
+                family: None,
+            })
+        })
+        .collect()
+}
+
+/// `n` drags of each family in `families`.
+pub fn bots(rng: &mut impl Rng, families: &[Family], n: usize) -> Vec<Example> {
+    let mut out = Vec::new();
+    for &f in families {
+        for _ in 0..n {
+            let d = distance(rng);
+            if let Some(x) = features(&bot(rng, f, d)) {
+                out.push(Example {
+                    x,
+                    bot: true,
+                    family: Some(f),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Recorded traces (people), as exported by Stile: one drag per entry.
+pub fn recorded(traces: &[Vec<Point>]) -> Vec<Example> {
+    traces
+        .iter()
+        .filter_map(|t| features(t))
+        .map(|x| Example {
+            x,
+            bot: false,
+            family: None,
+        })
+        .collect()
+}
+
+/// Training settings.
+pub struct Settings {
+    pub hidden: usize,
+    pub epochs: usize,
+    pub rate: f64,
+    pub l2: f64,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            hidden: 16,
+            epochs: 60,
+            rate: 0.01,
+            l2: 1e-4,
+            seed: 7,
+        }
+    }
+}
+
+/// Trains a model on `data` (classes weighted to balance). The threshold is left at 0.5;
+/// [`calibrate`] sets it.
+pub fn fit(data: &[Example], s: &Settings) -> Model {
+    let n = data.len().max(1) as f64;
+    let mut mean = vec![0.0; N_FEATURES];
+    for e in data {
+        for (m, v) in mean.iter_mut().zip(&e.x) {
+            *m += v / n;
+        }
+    }
+    let mut scale = vec![0.0; N_FEATURES];
+    for e in data {
+        for ((sd, v), m) in scale.iter_mut().zip(&e.x).zip(&mean) {
+            *sd += (v - m).powi(2) / n;
+        }
+    }
+    for sd in &mut scale {
+        *sd = sd.sqrt().max(1e-6);
+    }
+    let mut rng = StdRng::seed_from_u64(s.seed);
+    let h = s.hidden;
+    let init = (1.0 / N_FEATURES as f64).sqrt();
+    let mut params: Vec<f64> = (0..h * N_FEATURES + h + h + 1)
+        .map(|_| rng.random_range(-init..init))
+        .collect();
+    let (mut m1, mut v1) = (vec![0.0; params.len()], vec![0.0; params.len()]);
+    let bots = data.iter().filter(|e| e.bot).count().max(1) as f64;
+    let people = (data.len() as f64 - bots).max(1.0);
+    let (w_bot, w_person) = (n / (2.0 * bots), n / (2.0 * people));
+    let z: Vec<[f64; N_FEATURES]> = data
+        .iter()
+        .map(|e| std::array::from_fn(|i| ((e.x[i] - mean[i]) / scale[i]).clamp(-8.0, 8.0)))
+        .collect();
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let batch = 256;
+    let mut step = 0i32;
+    for _ in 0..s.epochs {
+        order.shuffle(&mut rng);
+        for chunk in order.chunks(batch) {
+            let mut grad = vec![0.0; params.len()];
+            for &i in chunk {
+                let x = &z[i];
+                let (w1, rest) = params.split_at(h * N_FEATURES);
+                let (b1, rest) = rest.split_at(h);
+                let (w2, b2) = rest.split_at(h);
+                let mut a = vec![0.0; h];
+                let mut out = b2[0];
+                for j in 0..h {
+                    let pre: f64 = w1[j * N_FEATURES..(j + 1) * N_FEATURES]
+                        .iter()
+                        .zip(x)
+                        .map(|(w, v)| w * v)
+                        .sum::<f64>()
+                        + b1[j];
+                    a[j] = pre.tanh();
+                    out += w2[j] * a[j];
+                }
+                let p = 1.0 / (1.0 + (-out).exp());
+                let y = if data[i].bot { 1.0 } else { 0.0 };
+                let weight = if data[i].bot { w_bot } else { w_person };
+                let d_out = (p - y) * weight;
+                let (g1, grest) = grad.split_at_mut(h * N_FEATURES);
+                let (gb1, grest) = grest.split_at_mut(h);
+                let (gw2, gb2) = grest.split_at_mut(h);
+                gb2[0] += d_out;
+                for j in 0..h {
+                    gw2[j] += d_out * a[j];
+                    let d_pre = d_out * w2[j] * (1.0 - a[j] * a[j]);
+                    gb1[j] += d_pre;
+                    for (g, v) in g1[j * N_FEATURES..(j + 1) * N_FEATURES].iter_mut().zip(x) {
+                        *g += d_pre * v;
+                    }
+                }
+            }
+            // Adam.
+            step += 1;
+            let (b1c, b2c) = (1.0 - 0.9f64.powi(step), 1.0 - 0.999f64.powi(step));
+            let k = 1.0 / chunk.len() as f64;
+            for (((p, g), m), v) in params.iter_mut().zip(&grad).zip(&mut m1).zip(&mut v1) {
+                let g = g * k + s.l2 * *p;
+                *m = 0.9 * *m + 0.1 * g;
+                *v = 0.999 * *v + 0.001 * g * g;
+                *p -= s.rate * (*m / b1c) / ((*v / b2c).sqrt() + 1e-8);
+            }
+        }
+    }
+    let (w1, rest) = params.split_at(h * N_FEATURES);
+    let (b1, rest) = rest.split_at(h);
+    let (w2, b2) = rest.split_at(h);
+    Model {
+        mean,
+        scale,
+        w1: w1.chunks(N_FEATURES).map(<[f64]>::to_vec).collect(),
+        b1: b1.to_vec(),
+        w2: w2.to_vec(),
+        b2: b2[0],
+        threshold: 0.5,
+        card: serde_json::Value::Null,
+    }
+}
+
+/// The score at which at most `fpr` of `people` are flagged.
+pub fn calibrate(model: &Model, people: &[Example], fpr: f64) -> f64 {
+    let mut s: Vec<f64> = people.iter().map(|e| model.score(&e.x)).collect();
+    s.sort_by(f64::total_cmp);
+    let k = ((1.0 - fpr) * s.len() as f64).ceil() as usize;
+    s.get(k.min(s.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.5)
+        .max(1e-6)
+}
+
+/// ROC-AUC of `model` on people (negatives) and bots (positives).
+pub fn auc(model: &Model, people: &[Example], bots: &[Example]) -> f64 {
+    let mut scored: Vec<(f64, bool)> = people
+        .iter()
+        .map(|e| (model.score(&e.x), false))
+        .chain(bots.iter().map(|e| (model.score(&e.x), true)))
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Mann–Whitney U with mid-ranks for ties.
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < scored.len() {
+        let mut j = i + 1;
+        while j < scored.len() && scored[j].0 == scored[i].0 {
+            j += 1;
+        }
+        let mid = (i + j + 1) as f64 / 2.0;
+        rank_sum += scored[i..j].iter().filter(|s| s.1).count() as f64 * mid;
+        i = j;
+    }
+    let (np, nn) = (bots.len() as f64, people.len() as f64);
+    if np == 0.0 || nn == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum - np * (np + 1.0) / 2.0) / (np * nn)
+}
+
+/// The share of `bots` at or above `threshold`.
+pub fn tpr(model: &Model, bots: &[Example], threshold: f64) -> f64 {
+    bots.iter()
+        .filter(|e| model.score(&e.x) >= threshold)
+        .count() as f64
+        / bots.len().max(1) as f64
+}
+
+/// One row of the leave-one-generator-out table.
+pub struct HeldOut {
+    pub family: Family,
+    pub auc: f64,
+    pub tpr_at_1pct: f64,
+    /// The share caught at the shipped threshold's false-positive rate.
+    pub tpr_at_threshold: f64,
+}
+
+/// Leave-one-generator-out: for each family, train on people and the other families, and
+/// score people never trained on against the family never seen.
+pub fn leave_one_out(
+    train_people: &[Example],
+    test_people: &[Example],
+    rng: &mut impl Rng,
+    per_family: usize,
+    fpr: f64,
+    s: &Settings,
+) -> Vec<HeldOut> {
+    Family::ALL
+        .iter()
+        .map(|&held| {
+            let others: Vec<Family> = Family::ALL.iter().copied().filter(|f| *f != held).collect();
+            let mut data = train_people.to_vec();
+            data.extend(bots(rng, &others, per_family));
+            let model = fit(&data, s);
+            let unseen = bots(rng, &[held], per_family / 2);
+            let t1 = calibrate(&model, test_people, 0.01);
+            let tt = calibrate(&model, test_people, fpr);
+            if std::env::var_os("STILE_TRAIN_DEBUG").is_some() {
+                let mut b: Vec<f64> = unseen.iter().map(|e| model.score(&e.x)).collect();
+                b.sort_by(f64::total_cmp);
+                eprintln!(
+                    "{held:?}: t1 {t1} tt {tt} bots min {:?} median {:?}",
+                    b.first(),
+                    b.get(b.len() / 2)
+                );
+            }
+            HeldOut {
+                family: held,
+                auc: auc(&model, test_people, &unseen),
+                tpr_at_1pct: tpr(&model, &unseen, t1),
+                tpr_at_threshold: tpr(&model, &unseen, tt),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_and_rates_on_a_known_ranking() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let people = people(&mut rng, 300);
+        let linear = bots(&mut rng, &[Family::Linear], 100);
+        for e in &linear {
+            assert!(e.x.iter().all(|v| v.is_finite()), "{:?}", e.x);
+        }
+        let mut data = people.clone();
+        data.extend(bots(&mut rng, &[Family::Eased], 100));
+        let model = fit(
+            &data,
+            &Settings {
+                epochs: 5,
+                ..Settings::default()
+            },
+        );
+        for e in &linear {
+            let s = model.score(&e.x);
+            assert!(s.is_finite(), "score {s} for {:?}", e.x);
+        }
+    }
+}
