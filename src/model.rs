@@ -158,9 +158,13 @@ pub struct Policy {
     /// Frequency limits (SPEC §6 "Frequency").
     #[serde(default)]
     pub limits: Limits,
-    /// Client addresses or CIDR blocks that pass without a challenge (T006), at most 100.
+    /// Client addresses or CIDR blocks that skip the risk engine (T006), at most 100.
     #[serde(default)]
     pub allow_ips: Vec<String>,
+    /// Recording mode: keep every drag answered on this scene (with its outcome) for
+    /// export and training. Only for flows whose users have agreed to it.
+    #[serde(default)]
+    pub record: bool,
 }
 
 impl Default for Policy {
@@ -170,6 +174,7 @@ impl Default for Policy {
             shadow: false,
             limits: Limits::default(),
             allow_ips: Vec::new(),
+            record: false,
         }
     }
 }
@@ -238,6 +243,28 @@ pub enum Role {
     Admin,
     Viewer,
 }
+
+/// A recorded drag (recording mode), as exported for training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trace {
+    pub scene_id: String,
+    pub recorded_at: i64,
+    /// The challenge type answered.
+    #[serde(rename = "type")]
+    pub kind: VerificationType,
+    /// `mouse`, `touch` or `pen`.
+    pub pointer: String,
+    /// The verdict code the answer got (`T001` for a pass).
+    pub outcome: String,
+    /// The risk engine's reasons for this answer.
+    pub reasons: Vec<String>,
+    /// Samples from press to release: handle offset, height, ms since render.
+    pub points: Vec<[f64; 3]>,
+}
+
+/// Most traces a scene keeps; older ones are dropped as new ones arrive.
+pub const TRACES_KEPT: usize = 20_000;
 
 /// A scene: one business action's verification settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

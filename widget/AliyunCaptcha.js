@@ -175,9 +175,43 @@
       webdriver: !!nav.webdriver,
       lang: nav.language || '',
       screen: [scr.width || 0, scr.height || 0],
-      touch: nav.maxTouchPoints || 0
+      touch: nav.maxTouchPoints || 0,
+      ua: String(nav.userAgent || '').slice(0, 400),
+      platform: String(nav.platform || '').slice(0, 64),
+      cores: nav.hardwareConcurrency || 0,
+      outer: [window.outerWidth || 0, window.outerHeight || 0],
+      gl: glRenderer(),
+      untrusted: untrustedEvents
     };
   }
+
+  /** The WebGL renderer's name (once per page): software and virtual-machine GPUs show here. */
+  var glName = null;
+  function glRenderer() {
+    if (glName !== null) return glName;
+    glName = '';
+    try {
+      var gl = document.createElement('canvas').getContext('webgl');
+      var ext = gl && gl.getExtension('WEBGL_debug_renderer_info');
+      if (ext) glName = String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) || '').slice(0, 200);
+    } catch (e) {
+      /* no WebGL: nothing to report */
+    }
+    return glName;
+  }
+
+  /**
+   * Input events on the widget that the browser did not generate (dispatched by a script:
+   * isTrusted is false). Real input never is; counted from the capture phase, page-wide.
+   */
+  var untrustedEvents = 0;
+  ['pointerdown', 'pointermove', 'pointerup', 'mousedown', 'mousemove', 'mouseup', 'touchstart',
+    'touchmove', 'touchend', 'click', 'keydown'].forEach(function (type) {
+    document.addEventListener(type, function (ev) {
+      var t = ev.target;
+      if (ev.isTrusted === false && t && t.closest && t.closest('.stile-root')) untrustedEvents++;
+    }, true);
+  });
 
   /** A widget error, as handed to onError: { code, message }. */
   function WidgetError(code, message, status) {

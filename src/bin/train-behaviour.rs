@@ -1,7 +1,8 @@
 //! `cargo run --release --bin train-behaviour [-- --traces FILE.jsonl] [--out PATH]`
 //!
 //! Trains the behaviour model from synthetic people and bot families (and, with `--traces`,
-//! recorded drags of people: one JSON array of `[x, y, t]` points per line), evaluates it
+//! recorded drags of people: the NDJSON export of a scene in recording mode, whose passed
+//! drags are used, or one bare JSON array of `[x, y, t]` points per line), evaluates it
 //! leave-one-generator-out, prints the model card's tables, and writes the model
 //! (default `src/risk/behaviour/model.json`, which the binary compiles in).
 
@@ -33,7 +34,21 @@ fn main() -> anyhow::Result<()> {
             if line.trim().is_empty() {
                 continue;
             }
-            recorded.push(serde_json::from_str(&line)?);
+            // Either a bare array of points, or a trace as exported by
+            // GET /admin/v1/scenes/{id}/traces, of which only passes are used.
+            let v: serde_json::Value = serde_json::from_str(&line)?;
+            let points = match &v {
+                serde_json::Value::Array(_) => Some(v.clone()),
+                serde_json::Value::Object(o)
+                    if o.get("outcome").and_then(|x| x.as_str()) == Some("T001") =>
+                {
+                    o.get("points").cloned()
+                }
+                _ => None,
+            };
+            if let Some(p) = points {
+                recorded.push(serde_json::from_value(p)?);
+            }
         }
     }
     let (n_people, n_bots) = (12_000, 2_000);

@@ -70,7 +70,26 @@ pub struct Environment {
     pub webdriver: bool,
     pub lang: String,
     pub screen: Vec<f64>,
+    /// `navigator.maxTouchPoints`.
     pub touch: f64,
+    /// `navigator.userAgent`.
+    #[serde(default)]
+    pub ua: String,
+    /// `navigator.platform`.
+    #[serde(default)]
+    pub platform: String,
+    /// `navigator.hardwareConcurrency`.
+    #[serde(default)]
+    pub cores: f64,
+    /// `outerWidth`, `outerHeight` (both 0 in old headless browsers).
+    #[serde(default)]
+    pub outer: Vec<f64>,
+    /// The WebGL renderer's name.
+    #[serde(default)]
+    pub gl: String,
+    /// Input events on the widget with `isTrusted` false (dispatched by a script).
+    #[serde(default)]
+    pub untrusted: f64,
 }
 
 /// A client's answer, tagged by kind.
@@ -97,6 +116,32 @@ impl Answer {
             Answer::OneClick(_) | Answer::Silent { .. } => return None,
         };
         (pointer != Pointer::Keyboard).then_some(points.as_slice())
+    }
+
+    /// The environment the widget reported with this answer.
+    pub fn env(&self) -> &Environment {
+        match self {
+            Answer::Slider(a) => &a.env,
+            Answer::Jigsaw(a) | Answer::ImageRestoration(a) => &a.env,
+            Answer::OneClick(a) => &a.env,
+            Answer::Silent { env } => env,
+        }
+    }
+
+    /// The pointer's name (`mouse`, `touch`, `pen`, `keyboard`), for the drag types.
+    pub fn pointer(&self) -> Option<&'static str> {
+        let pointer = match self {
+            Answer::Slider(a) => a.pointer,
+            Answer::Jigsaw(a) | Answer::ImageRestoration(a) => a.pointer,
+            Answer::OneClick(a) => a.pointer,
+            Answer::Silent { .. } => return None,
+        };
+        Some(match pointer {
+            Pointer::Mouse => "mouse",
+            Pointer::Touch => "touch",
+            Pointer::Pen => "pen",
+            Pointer::Keyboard => "keyboard",
+        })
     }
 }
 

@@ -25,7 +25,7 @@ pub fn check(a: &OneClickAnswer) -> Verdict {
     if a.click.iter().any(|v| !v.is_finite()) || a.points.len() > risk::MAX_POINTS {
         return Verdict::Anomaly(vec![Finding::Malformed]);
     }
-    let mut findings = risk::environment_findings(&a.env);
+    let mut findings = risk::scripted_environment(&a.env);
     if a.click[2] < 150.0 {
         findings.push(Finding::TooFast);
     }

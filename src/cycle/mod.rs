@@ -92,6 +92,9 @@ pub struct CycleDefence {
     pub allow_listed: bool,
     /// Soft findings from init (device identity), carried into the answer's assessment.
     pub findings: Vec<Finding>,
+    /// Recording mode: keep this cycle's drags.
+    #[serde(default)]
+    pub record: bool,
 }
 
 impl Default for CycleDefence {
@@ -102,6 +105,7 @@ impl Default for CycleDefence {
             limits: Limits::default(),
             allow_listed: false,
             findings: Vec::new(),
+            record: false,
         }
     }
 }
@@ -403,6 +407,7 @@ impl CycleService {
                 limits: scene.policy.limits,
                 allow_listed,
                 findings,
+                record: scene.policy.record,
             },
         };
         self.stores.hot.insert_cycle(&cycle).await?;
@@ -573,6 +578,7 @@ impl CycleService {
         let mut findings = verdict.findings().to_vec();
         if !skip_risk {
             findings.extend(cycle.defence.findings.iter().copied());
+            findings.extend(crate::risk::weighed_environment(input.answer.env()));
             if let Some(points) = input.answer.drag() {
                 findings.extend(crate::risk::behaviour::assess(points));
             }
@@ -590,13 +596,14 @@ impl CycleService {
         }
         let assessment = Assessment::of(&findings);
         // A refusal that overrides the challenge's own verdict: over a frequency limit
-        // whatever the answer, or a correct answer whose score the mode does not accept.
+        // whatever the answer, or a correct answer the mode does not accept.
         let refusal = if skip_risk {
             None
         } else {
             match assessment.decide(cycle.defence.mode) {
                 Some(code @ (VerifyCode::F010 | VerifyCode::F011)) => Some(code),
-                Some(VerifyCode::F001) if verdict == Verdict::Pass => Some(VerifyCode::F001),
+                // F001 on the score, F009 for a strict finding in Advanced mode.
+                Some(code) if verdict == Verdict::Pass => Some(code),
                 _ => None,
             }
         };
@@ -708,7 +715,46 @@ impl CycleService {
             // A concurrent answer to the same cycle won the race: this one is a duplicate.
             return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![]));
         }
+        if cycle.defence.record {
+            self.record(&cycle, &input.answer, &out, &assessment, now)
+                .await?;
+        }
         Ok(out)
+    }
+
+    /// Recording mode: keep a drag answer with its outcome and reasons.
+    async fn record(
+        &self,
+        cycle: &Cycle,
+        answer: &Answer,
+        out: &AnswerOutput,
+        assessment: &Assessment,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (Some(points), Some(pointer)) = (answer.drag(), answer.pointer()) else {
+            return Ok(());
+        };
+        let outcome = match (out.passed, out.code) {
+            (true, _) => "T001",
+            (false, Some(code)) => code.as_str(),
+            // No-CAPTCHA escalating, or a retry on a new picture.
+            (false, None) => "continued",
+        };
+        let trace = crate::model::Trace {
+            scene_id: cycle.scene_id.clone(),
+            recorded_at: now,
+            kind: cycle.kind,
+            pointer: pointer.to_owned(),
+            outcome: outcome.to_owned(),
+            reasons: assessment
+                .reasons
+                .iter()
+                .filter_map(|r| serde_json::to_value(r).ok())
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            points: points.to_vec(),
+        };
+        self.stores.config.put_trace(&trace).await
     }
 
     /// Server-side verification of a `captchaVerifyParam` by a tenant's backend.

@@ -57,6 +57,10 @@ pub fn router() -> Router<AppState> {
             get(list_images).post(upload_image),
         )
         .route(
+            "/admin/v1/scenes/{id}/traces",
+            get(export_traces).delete(delete_traces),
+        )
+        .route(
             "/admin/v1/scenes/{id}/images/{image_id}",
             axum::routing::delete(delete_image),
         )
@@ -591,6 +595,49 @@ async fn create_admin_token(
         StatusCode::CREATED,
         Json(json!({ "token": token, "role": record.role, "label": record.label })),
     ))
+}
+
+/// Recording mode's drags as NDJSON (one trace per line, oldest first), ready for
+/// `train-behaviour --traces`. Admin only: traces are behavioural data about people.
+async fn export_traces(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    load_scene_for_traces(&st, &id).await?;
+    let traces = st
+        .stores
+        .config
+        .traces(&id, crate::model::TRACES_KEPT)
+        .await?;
+    let mut body = String::new();
+    for t in &traces {
+        body.push_str(&serde_json::to_string(t).map_err(|e| ApiError::invalid(e.to_string()))?);
+        body.push('\n');
+    }
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        body,
+    )
+        .into_response())
+}
+
+async fn delete_traces(
+    State(st): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    load_scene_for_traces(&st, &id).await?;
+    let n = st.stores.config.delete_traces(&id).await?;
+    Ok(Json(json!({ "deleted": n })))
+}
+
+async fn load_scene_for_traces(st: &AppState, id: &str) -> Result<(), ApiError> {
+    if !crate::ids::looks_like_scene_id(id) || st.stores.config.scene(id).await?.is_none() {
+        return Err(ApiError::not_found("scene"));
+    }
+    Ok(())
 }
 
 /// The tenant's encryption-mode key. Admin only: it lets its holder mint EncryptedSceneIds.

@@ -66,6 +66,16 @@ pub enum Finding {
     /// The behaviour model rates the drag as machine-made (above the threshold set on
     /// held-out people).
     MotionSuspect,
+    /// Input events on the widget that a script dispatched (`isTrusted` false).
+    UntrustedEvents,
+    /// A headless browser says so (its user agent, or a window with no outer size).
+    Headless,
+    /// A user agent of a phone or tablet on a device with no touch points.
+    MobilePosing,
+    /// The GPU is a virtual machine's (or an emulator's).
+    VirtualMachine,
+    /// The user agent's operating system and `navigator.platform` disagree.
+    PlatformMismatch,
 }
 
 /// Reject trajectories that no widget produces: empty, oversized, non-finite, time running
@@ -89,13 +99,77 @@ pub fn well_formed(points: &[Point], track_width: f64) -> Result<(), Finding> {
     Ok(())
 }
 
-/// Environment signals that alone mark automation.
+/// The environment findings that mark a script outright (decisive, F024): what the
+/// challenge checks refuse at once. The others go to the risk engine's score.
+pub fn scripted_environment(env: &Environment) -> Vec<Finding> {
+    environment_findings(env)
+        .into_iter()
+        .filter(|f| f.weight() == score::Weight::Decisive(crate::codes::VerifyCode::F024))
+        .collect()
+}
+
+/// The environment findings that only weigh in (soft, or decisive in Advanced mode).
+pub fn weighed_environment(env: &Environment) -> Vec<Finding> {
+    environment_findings(env)
+        .into_iter()
+        .filter(|f| !matches!(f.weight(), score::Weight::Decisive(_)))
+        .collect()
+}
+
+/// What the environment the widget reports gives away: automation flags and artefacts,
+/// script-dispatched input, virtual machines and emulators, desktops posing as phones,
+/// fingerprints that contradict themselves. Absent fields (an older widget) say nothing.
 pub fn environment_findings(env: &Environment) -> Vec<Finding> {
+    let mut out = Vec::new();
     if env.webdriver {
-        vec![Finding::Webdriver]
-    } else {
-        Vec::new()
+        out.push(Finding::Webdriver);
     }
+    if env.untrusted > 0.0 {
+        out.push(Finding::UntrustedEvents);
+    }
+    let ua = env.ua.to_ascii_lowercase();
+    if ua.contains("headless")
+        || env.outer.iter().take(2).count() == 2 && env.outer.iter().take(2).all(|v| *v == 0.0)
+    {
+        out.push(Finding::Headless);
+    }
+    let mobile_ua = ["android", "iphone", "ipad", "ipod", "mobile"]
+        .iter()
+        .any(|m| ua.contains(m));
+    if mobile_ua && env.touch <= 0.0 && !env.ua.is_empty() {
+        out.push(Finding::MobilePosing);
+    }
+    let gl = env.gl.to_ascii_lowercase();
+    if [
+        "vmware",
+        "virtualbox",
+        "parallels",
+        "qemu",
+        "virgl",
+        "microsoft basic render",
+        "hyper-v",
+        "bluestacks",
+        "android emulator",
+    ]
+    .iter()
+    .any(|v| gl.contains(v))
+    {
+        out.push(Finding::VirtualMachine);
+    }
+    let platform = env.platform.to_ascii_lowercase();
+    if !platform.is_empty() && !ua.is_empty() {
+        let says = |os: &str| ua.contains(os);
+        let contradicts = (says("windows") && !platform.starts_with("win"))
+            || (says("macintosh") && !platform.starts_with("mac"))
+            || (says("iphone") && !(platform.starts_with("iphone") || platform.starts_with("mac")))
+            || (platform.starts_with("win") && !says("windows"))
+            || (platform.starts_with("mac")
+                && !(says("macintosh") || says("iphone") || says("ipad")));
+        if contradicts {
+            out.push(Finding::PlatformMismatch);
+        }
+    }
+    out
 }
 
 /// A keyboard answer must move the way the widget's keys do: every step one of `steps`
@@ -140,7 +214,7 @@ pub fn trajectory_findings(
     env: &Environment,
     keys: (f64, &[f64]),
 ) -> Vec<Finding> {
-    let mut out = environment_findings(env);
+    let mut out = scripted_environment(env);
     let duration = points.last().map_or(0.0, |p| p[2]) - points.first().map_or(0.0, |p| p[2]);
     if pointer == Pointer::Keyboard {
         // Key presses have no path: their steps and pacing are what can be judged.
@@ -252,6 +326,84 @@ pub(crate) mod tests {
     }
 
     /// What the widget sends for key presses over a `width` track with step `step`.
+    #[test]
+    fn environments_give_away_automation_emulators_and_posing() {
+        let desktop = Environment {
+            ua: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36".into(),
+            platform: "Win32".into(),
+            outer: vec![1280.0, 800.0],
+            gl: "ANGLE (NVIDIA GeForce RTX 3060)".into(),
+            ..Default::default()
+        };
+        assert!(
+            environment_findings(&desktop).is_empty(),
+            "{:?}",
+            environment_findings(&desktop)
+        );
+        let f = |e: Environment| environment_findings(&e);
+        assert!(
+            f(Environment {
+                untrusted: 3.0,
+                ..desktop.clone()
+            })
+            .contains(&Finding::UntrustedEvents)
+        );
+        assert!(
+            f(Environment {
+                ua: desktop.ua.replace("Chrome", "HeadlessChrome"),
+                ..desktop.clone()
+            })
+            .contains(&Finding::Headless)
+        );
+        assert!(
+            f(Environment {
+                outer: vec![0.0, 0.0],
+                ..desktop.clone()
+            })
+            .contains(&Finding::Headless)
+        );
+        assert!(
+            f(Environment {
+                gl: "VMware SVGA 3D".into(),
+                ..desktop.clone()
+            })
+            .contains(&Finding::VirtualMachine)
+        );
+        assert!(
+            f(Environment {
+                platform: "Linux x86_64".into(),
+                ..desktop.clone()
+            })
+            .contains(&Finding::PlatformMismatch)
+        );
+        let phone_ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/156.0 Mobile Safari/537.36";
+        let posing = Environment {
+            ua: phone_ua.into(),
+            platform: "Linux armv81".into(),
+            touch: 0.0,
+            ..desktop.clone()
+        };
+        assert_eq!(f(posing.clone()), vec![Finding::MobilePosing]);
+        assert!(
+            f(Environment {
+                touch: 5.0,
+                ..posing
+            })
+            .is_empty(),
+            "a real phone"
+        );
+        // An older widget that reports none of this says nothing.
+        assert!(f(Environment::default()).is_empty());
+        // Only the outright ones stop a drag at the challenge; the rest are weighed.
+        let mixed = Environment {
+            untrusted: 1.0,
+            gl: "VirtualBox".into(),
+            ..desktop
+        };
+        assert_eq!(scripted_environment(&mixed), vec![Finding::UntrustedEvents]);
+        assert_eq!(weighed_environment(&mixed), vec![Finding::VirtualMachine]);
+    }
+
     fn key_presses(width: f64, step: f64, presses: usize, gap_ms: f64) -> Vec<Point> {
         let mut pts = vec![[0.0, 20.0, 900.0]];
         let mut x: f64 = 0.0;

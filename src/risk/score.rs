@@ -21,6 +21,8 @@ pub enum Weight {
     Decisive(VerifyCode),
     /// Adds this many points to the score.
     Soft(u8),
+    /// Settles the verdict with this code in Advanced mode; adds the points in Basic.
+    Strict(VerifyCode, u8),
 }
 
 impl Finding {
@@ -33,9 +35,10 @@ impl Finding {
                 Weight::Decisive(VerifyCode::F017)
             }
             NotAtTarget => Weight::Decisive(VerifyCode::F015),
-            Sparse | TooFast | RuledLine | ConstantSpeed | Webdriver | NoApproach | NotKeyboard => {
-                Weight::Decisive(VerifyCode::F024)
-            }
+            Sparse | TooFast | RuledLine | ConstantSpeed | Webdriver | NoApproach | NotKeyboard
+            | UntrustedEvents | Headless => Weight::Decisive(VerifyCode::F024),
+            MobilePosing | VirtualMachine => Weight::Strict(VerifyCode::F009, 40),
+            PlatformMismatch => Weight::Soft(30),
             IpLimit | InitFlood => Weight::Decisive(VerifyCode::F010),
             DeviceLimit => Weight::Decisive(VerifyCode::F011),
             ForgedDevice => Weight::Soft(30),
@@ -68,24 +71,25 @@ impl Assessment {
             .iter()
             .map(|f| match f.weight() {
                 Weight::Decisive(_) => 100u32,
-                Weight::Soft(p) => u32::from(p),
+                Weight::Soft(p) | Weight::Strict(_, p) => u32::from(p),
             })
             .sum::<u32>()
             .min(100) as u8;
         Assessment { score, reasons }
     }
 
-    /// The code of the first decisive reason, if any.
-    pub fn decisive(&self) -> Option<VerifyCode> {
+    /// The code of the first reason that is decisive under `mode`, if any.
+    pub fn decisive(&self, mode: DefenceMode) -> Option<VerifyCode> {
         self.reasons.iter().find_map(|f| match f.weight() {
             Weight::Decisive(code) => Some(code),
-            Weight::Soft(_) => None,
+            Weight::Strict(code, _) if mode == DefenceMode::Advanced => Some(code),
+            Weight::Soft(_) | Weight::Strict(..) => None,
         })
     }
 
     /// The verdict under `mode`: `None` to let a correct answer through, or the refusal.
     pub fn decide(&self, mode: DefenceMode) -> Option<VerifyCode> {
-        self.decisive()
+        self.decisive(mode)
             .or_else(|| (self.score >= threshold(mode)).then_some(VerifyCode::F001))
     }
 }
@@ -123,6 +127,16 @@ mod tests {
         let all = Assessment::of(&[Finding::DeviceChurn, Finding::MotionSuspect]);
         assert_eq!(all.score, 90);
         assert_eq!(all.decide(DefenceMode::Basic), Some(VerifyCode::F001));
+    }
+
+    #[test]
+    fn strict_findings_settle_advanced_and_only_weigh_in_basic() {
+        let a = Assessment::of(&[Finding::MobilePosing]);
+        assert_eq!(a.score, 40);
+        assert_eq!(a.decide(DefenceMode::Basic), None);
+        assert_eq!(a.decide(DefenceMode::Advanced), Some(VerifyCode::F009));
+        let b = Assessment::of(&[Finding::VirtualMachine, Finding::MotionSuspect]);
+        assert_eq!(b.decide(DefenceMode::Basic), Some(VerifyCode::F001));
     }
 
     #[test]

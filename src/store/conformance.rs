@@ -54,6 +54,36 @@ pub async fn run(stores: &Stores) {
     cycles(stores).await;
     first_use(stores).await;
     counters(stores).await;
+    traces(stores).await;
+}
+
+async fn traces(s: &Stores) {
+    use crate::model::{Trace, VerificationType};
+    let c = &s.config;
+    let trace = |scene: &str, n: i64| Trace {
+        scene_id: scene.into(),
+        recorded_at: n,
+        kind: VerificationType::Slider,
+        pointer: "mouse".into(),
+        outcome: "T001".into(),
+        reasons: vec![],
+        points: vec![[0.0, 20.0, 500.0], [n as f64, 21.0, 640.0]],
+    };
+    for n in 0..5 {
+        c.put_trace(&trace("tr-a", n)).await.unwrap();
+    }
+    c.put_trace(&trace("tr-b", 9)).await.unwrap();
+    let a = c.traces("tr-a", 100).await.unwrap();
+    assert_eq!(a.len(), 5);
+    assert_eq!(a[0], trace("tr-a", 0), "oldest first, round-tripped");
+    assert_eq!(c.traces("tr-a", 2).await.unwrap().len(), 2, "limit");
+    assert_eq!(c.delete_traces("tr-a").await.unwrap(), 5);
+    assert!(c.traces("tr-a", 100).await.unwrap().is_empty());
+    assert_eq!(
+        c.traces("tr-b", 100).await.unwrap().len(),
+        1,
+        "scenes are separate"
+    );
 }
 
 async fn counters(s: &Stores) {

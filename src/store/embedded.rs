@@ -19,7 +19,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{ConfigStore, HotStore, StoreError, StoreResult};
 use crate::cycle::Cycle;
-use crate::model::{AccessKey, AdminToken, ImageOutcome, Role, Scene, SceneImage, Tenant};
+use crate::model::{
+    AccessKey, AdminToken, ImageOutcome, Role, Scene, SceneImage, TRACES_KEPT, Tenant, Trace,
+};
 
 /// The SQLite-backed engine.
 #[derive(Clone)]
@@ -106,6 +108,8 @@ CREATE TABLE IF NOT EXISTS scene_images (id TEXT PRIMARY KEY, scene_id TEXT NOT 
 CREATE INDEX IF NOT EXISTS scene_images_scene ON scene_images(scene_id, created_at);
 CREATE TABLE IF NOT EXISTS admin_tokens (hash BLOB PRIMARY KEY, role TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS traces (seq INTEGER PRIMARY KEY AUTOINCREMENT, scene_id TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS traces_scene ON traces(scene_id, seq);
 CREATE TABLE IF NOT EXISTS cycles (id TEXT PRIMARY KEY, version INTEGER NOT NULL, expires_at INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS cycles_expiry ON cycles(expires_at);
 CREATE TABLE IF NOT EXISTS once_marks (scope TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(scope, key));
@@ -387,6 +391,8 @@ impl ConfigStore for EmbeddedStore {
             let tx = c.transaction().map_err(backend)?;
             tx.execute("DELETE FROM scene_images WHERE scene_id = ?1", [&id])
                 .map_err(backend)?;
+            tx.execute("DELETE FROM traces WHERE scene_id = ?1", [&id])
+                .map_err(backend)?;
             let gone = tx
                 .execute("DELETE FROM scenes WHERE id = ?1", [&id])
                 .map_err(backend)?
@@ -478,6 +484,58 @@ impl ConfigStore for EmbeddedStore {
         self.call(move |c| {
             c.execute(sql, [image_id]).map_err(backend)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn put_trace(&self, trace: &Trace) -> StoreResult<()> {
+        let (scene, data) = (trace.scene_id.clone(), to_json(trace)?);
+        self.call(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            tx.execute(
+                "INSERT INTO traces (scene_id, data) VALUES (?1, ?2)",
+                params![scene, data],
+            )
+            .map_err(backend)?;
+            // Trim one in a hundred inserts, so that the common insert stays one statement.
+            let seq = tx.last_insert_rowid();
+            if seq % 100 == 0 {
+                tx.execute(
+                    "DELETE FROM traces WHERE scene_id = ?1 AND seq <= (SELECT seq FROM traces WHERE scene_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                    params![scene, TRACES_KEPT as i64],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn traces(&self, scene_id: &str, limit: usize) -> StoreResult<Vec<Trace>> {
+        let scene = scene_id.to_owned();
+        self.call(move |c| {
+            let mut st = c
+                .prepare("SELECT data FROM traces WHERE scene_id = ?1 ORDER BY seq LIMIT ?2")
+                .map_err(backend)?;
+            let rows = st
+                .query_map(params![scene, limit as i64], |r| r.get::<_, String>(0))
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(from_json(&row.map_err(backend)?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_traces(&self, scene_id: &str) -> StoreResult<u64> {
+        let scene = scene_id.to_owned();
+        self.call(move |c| {
+            let n = c
+                .execute("DELETE FROM traces WHERE scene_id = ?1", [scene])
+                .map_err(backend)?;
+            Ok(n as u64)
         })
         .await
     }

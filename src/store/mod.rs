@@ -21,7 +21,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::cycle::Cycle;
-use crate::model::{AccessKey, AdminToken, ImageOutcome, Scene, SceneImage, Tenant};
+use crate::model::{AccessKey, AdminToken, ImageOutcome, Scene, SceneImage, Tenant, Trace};
 
 /// A storage failure. `Conflict` is a domain answer (a unique value is taken); `Backend` is
 /// an engine failure, logged and reported as an internal error.
@@ -70,6 +70,15 @@ pub trait ConfigStore: Send + Sync + 'static {
     async fn delete_scene_image(&self, scene_id: &str, image_id: &str) -> StoreResult<bool>;
     /// Count one outcome for an image (no error if the image has been deleted since).
     async fn count_image_outcome(&self, image_id: &str, outcome: ImageOutcome) -> StoreResult<()>;
+
+    /// Record a drag (recording mode), dropping the scene's oldest beyond
+    /// [`crate::model::TRACES_KEPT`]
+    /// (an engine may let a few more through between trims).
+    async fn put_trace(&self, trace: &Trace) -> StoreResult<()>;
+    /// A scene's recorded drags, oldest first, at most `limit`.
+    async fn traces(&self, scene_id: &str, limit: usize) -> StoreResult<Vec<Trace>>;
+    /// Forget a scene's recorded drags; how many went.
+    async fn delete_traces(&self, scene_id: &str) -> StoreResult<u64>;
 
     async fn put_admin_token(&self, token: &AdminToken) -> StoreResult<()>;
     async fn admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>>;

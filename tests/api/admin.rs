@@ -53,7 +53,7 @@ async fn scene_crud_with_every_field() {
     let spec = json!({
         "name": "Checkout", "type": "no-captcha", "secondaryType": "jigsaw", "integration": "webview",
         "status": "test", "testPreset": "silent-fail-secondary-pass", "mode": "advanced",
-        "policy": {"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"],
+        "policy": {"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"], "record": true,
                    "limits": {"ipPerHour": 100, "ipPerDay": 200, "devicePerHour": 10,
                               "devicePerDay": 20, "initsPerMinute": 30}},
         "language": "ar",
@@ -75,7 +75,7 @@ async fn scene_crud_with_every_field() {
         ("mode", json!("advanced")),
         (
             "policy",
-            json!({"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"],
+            json!({"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"], "record": true,
                    "limits": {"ipPerHour": 100, "ipPerDay": 200, "devicePerHour": 10,
                               "devicePerDay": 20, "initsPerMinute": 30}}),
         ),

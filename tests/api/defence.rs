@@ -343,3 +343,110 @@ async fn encryption_mode_needs_a_fresh_encrypted_scene_id_for_this_scene() {
     let (s, _) = app.admin("GET", "/admin/v1/tenants/nope/ekey", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn recording_mode_keeps_drags_with_their_outcome_for_export() {
+    let app = spawn().await;
+    let mut policy = limits(json!({}));
+    policy["record"] = json!(true);
+    let id = scene(&app, "basic", policy).await;
+    assert_eq!(solve_as(&app, &id, None, 1).await["passed"], true);
+    let (_, init) = init_as(&app, &id, None).await;
+    assert_eq!(
+        app.answer(&init, 1, slider_answer(2, 0.4)).await["code"],
+        "F015"
+    );
+    let resp = app
+        .http
+        .get(format!("{}/admin/v1/scenes/{id}/traces", app.base))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let text = resp.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(
+        (lines[0]["outcome"].as_str(), lines[1]["outcome"].as_str()),
+        (Some("T001"), Some("F015"))
+    );
+    assert_eq!(lines[0]["type"], "slider");
+    assert_eq!(lines[0]["pointer"], "mouse");
+    assert_eq!(
+        lines[0]["points"],
+        json!(crate::helpers::drag_points(1, 1.0)),
+        "the drag exactly as answered"
+    );
+    let (s, gone) = app
+        .admin("DELETE", &format!("/admin/v1/scenes/{id}/traces"), None)
+        .await;
+    assert_eq!((s, gone["deleted"].as_u64()), (StatusCode::OK, Some(2)));
+    // Without recording mode nothing is kept.
+    let quiet = scene(&app, "basic", limits(json!({}))).await;
+    solve_as(&app, &quiet, None, 3).await;
+    let (s, _) = app
+        .admin("DELETE", &format!("/admin/v1/scenes/{quiet}/traces"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let text = app
+        .http
+        .get(format!("{}/admin/v1/scenes/{quiet}/traces", app.base))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.is_empty(), "{text}");
+    let (s, _) = app
+        .admin("GET", "/admin/v1/scenes/nope0000/traces", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// Init on `scene` and a correct slide reporting `env`; the answer's reply.
+async fn answer_with_env(app: &TestApp, scene: &str, seed: u64, env: Value) -> Value {
+    let (_, init) = init_as(app, scene, None).await;
+    let mut a = slider_answer(seed, 1.0);
+    a["env"] = env;
+    app.answer(&init, 1, a).await
+}
+
+#[tokio::test]
+async fn environments_are_judged_script_at_once_posing_by_mode() {
+    let app = spawn().await;
+    let phone = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/156.0 Mobile Safari/537.36";
+    for mode in ["basic", "advanced"] {
+        let id = scene(&app, mode, limits(json!({}))).await;
+        // Input a script dispatched, or a headless browser: F024 in any mode.
+        for env in [
+            json!({"webdriver": false, "untrusted": 4}),
+            json!({"webdriver": false, "ua": "Mozilla/5.0 HeadlessChrome/156.0"}),
+        ] {
+            let out = answer_with_env(&app, &id, 1, env).await;
+            assert_eq!(out["code"], "F024", "{mode}: {out}");
+        }
+        // A desktop posing as a phone: F009 in Advanced, weighed (40 points) in Basic.
+        let posing = json!({"webdriver": false, "ua": phone, "touch": 0});
+        let out = answer_with_env(&app, &id, 2, posing).await;
+        if mode == "advanced" {
+            assert_eq!(out["code"], "F009", "{out}");
+        } else {
+            assert_eq!(out["passed"], true, "{out}");
+            let v = app
+                .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+                .await;
+            assert_eq!(v["RiskReasons"], json!(["mobile-posing"]), "{v}");
+        }
+        // The same phone with touch points passes both.
+        let phone_env = json!({"webdriver": false, "ua": phone, "touch": 5});
+        let out = answer_with_env(&app, &id, 3, phone_env).await;
+        assert_eq!(out["passed"], true, "{mode}: {out}");
+    }
+}

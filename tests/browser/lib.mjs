@@ -17,10 +17,14 @@ export const ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-// Headless Chromium sets navigator.webdriver, which the widget reports and the server refuses
-// (F024), as it should for any automated browser. The happy-path checks stand in for a person,
-// so they turn that flag off; the "webdriver" check leaves it on and expects the refusal.
-export const AS_PERSON = ['--disable-blink-features=AutomationControlled'];
+// Headless Chromium sets navigator.webdriver and says "HeadlessChrome" in its user agent,
+// which the widget reports and the server refuses (F024), as it should for any automated
+// browser. The happy-path checks stand in for a person, so they turn both off (as any
+// stealth kit does); the "webdriver" check leaves them on and expects the refusal.
+export const AS_PERSON = [
+  '--disable-blink-features=AutomationControlled',
+  '--user-agent=Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
+];
 
 let passed = 0;
 let failed = 0;
