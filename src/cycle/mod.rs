@@ -581,6 +581,18 @@ impl CycleService {
             findings.extend(crate::risk::weighed_environment(input.answer.env()));
             if let Some(points) = input.answer.drag() {
                 findings.extend(crate::risk::behaviour::assess(points));
+                if let Some(print) = crate::risk::trajectory_fingerprint(points) {
+                    // Across every scene of the tenant, for a day.
+                    let key = format!("{}:{print}", cycle.tenant_id);
+                    let first = self
+                        .stores
+                        .hot
+                        .first_use("trajectory", &key, now + 86_400_000, now)
+                        .await?;
+                    if !first {
+                        findings.push(Finding::ReplayedTrajectory);
+                    }
+                }
             }
             findings.extend(
                 guard::at_answer(
@@ -602,6 +614,10 @@ impl CycleService {
         } else {
             match assessment.decide(cycle.defence.mode) {
                 Some(code @ (VerifyCode::F010 | VerifyCode::F011)) => Some(code),
+                // A drag seen before: a replay, whatever the challenge thought of it.
+                Some(VerifyCode::F017) if findings.contains(&Finding::ReplayedTrajectory) => {
+                    Some(VerifyCode::F017)
+                }
                 // F001 on the score, F009 for a strict finding in Advanced mode.
                 Some(code) if verdict == Verdict::Pass => Some(code),
                 _ => None,

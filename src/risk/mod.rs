@@ -76,6 +76,29 @@ pub enum Finding {
     VirtualMachine,
     /// The user agent's operating system and `navigator.platform` disagree.
     PlatformMismatch,
+    /// This drag's timing and height, sample for sample, were seen before: a captured
+    /// drag sent again (scaled or not).
+    ReplayedTrajectory,
+}
+
+/// A fingerprint of a drag that survives scaling it along the track: the sampling
+/// intervals and the heights, sample by sample (heights to half a pixel). Two people never
+/// produce the same one; a captured drag sent again does. `None` for drags too short to
+/// tell (under 12 samples).
+pub fn trajectory_fingerprint(points: &[Point]) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    if points.len() < 12 {
+        return None;
+    }
+    let mut h = Sha256::new();
+    for w in points.windows(2) {
+        let dt = (w[1][2] - w[0][2]).round() as i64;
+        let y = (w[1][1] * 2.0).round() as i64;
+        h.update(dt.to_le_bytes());
+        h.update(y.to_le_bytes());
+    }
+    let digest = h.finalize();
+    Some(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Reject trajectories that no widget produces: empty, oversized, non-finite, time running
@@ -326,6 +349,18 @@ pub(crate) mod tests {
     }
 
     /// What the widget sends for key presses over a `width` track with step `step`.
+    #[test]
+    fn a_drag_scaled_along_the_track_keeps_its_fingerprint_and_people_differ() {
+        let a = human_drag(1, 300.0, 1.0);
+        let scaled: Vec<Point> = a.iter().map(|p| [p[0] * 0.6, p[1], p[2] + 500.0]).collect();
+        assert_eq!(trajectory_fingerprint(&a), trajectory_fingerprint(&scaled));
+        assert_ne!(
+            trajectory_fingerprint(&a),
+            trajectory_fingerprint(&human_drag(2, 300.0, 1.0))
+        );
+        assert_eq!(trajectory_fingerprint(&a[..11]), None);
+    }
+
     #[test]
     fn environments_give_away_automation_emulators_and_posing() {
         let desktop = Environment {

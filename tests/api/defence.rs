@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, slider_answer, spawn};
+use crate::helpers::{TestApp, fresh_seed, slider_answer, spawn};
 
 /// A slider scene with `policy` and `mode`; its id.
 async fn scene(app: &TestApp, mode: &str, policy: Value) -> String {
@@ -153,7 +153,7 @@ async fn advanced_mode_refuses_what_basic_lets_through_and_switches_live() {
         assert_eq!(init_as(&app, &id, None).await.0, StatusCode::OK);
     }
     let out = solve_as(&app, &id, Some("made.up"), 1).await;
-    assert_eq!(out["passed"], true, "Basic: score 60 is below 90: {out}");
+    assert_eq!(out["passed"], true, "Basic: score 60 is below 100: {out}");
     let verdict = app
         .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
         .await;
@@ -429,12 +429,12 @@ async fn environments_are_judged_script_at_once_posing_by_mode() {
             json!({"webdriver": false, "untrusted": 4}),
             json!({"webdriver": false, "ua": "Mozilla/5.0 HeadlessChrome/156.0"}),
         ] {
-            let out = answer_with_env(&app, &id, 1, env).await;
+            let out = answer_with_env(&app, &id, fresh_seed(), env).await;
             assert_eq!(out["code"], "F024", "{mode}: {out}");
         }
         // A desktop posing as a phone: F009 in Advanced, weighed (40 points) in Basic.
         let posing = json!({"webdriver": false, "ua": phone, "touch": 0});
-        let out = answer_with_env(&app, &id, 2, posing).await;
+        let out = answer_with_env(&app, &id, fresh_seed(), posing).await;
         if mode == "advanced" {
             assert_eq!(out["code"], "F009", "{out}");
         } else {
@@ -446,7 +446,34 @@ async fn environments_are_judged_script_at_once_posing_by_mode() {
         }
         // The same phone with touch points passes both.
         let phone_env = json!({"webdriver": false, "ua": phone, "touch": 5});
-        let out = answer_with_env(&app, &id, 3, phone_env).await;
+        let out = answer_with_env(&app, &id, fresh_seed(), phone_env).await;
         assert_eq!(out["passed"], true, "{mode}: {out}");
     }
+}
+
+#[tokio::test]
+async fn a_drag_seen_before_is_a_replay_even_in_another_scene() {
+    let app = spawn().await;
+    let a = scene(&app, "basic", limits(json!({}))).await;
+    let b = scene(&app, "basic", limits(json!({}))).await;
+    let seed = fresh_seed();
+    assert_eq!(solve_as(&app, &a, None, seed).await["passed"], true);
+    for id in [&a, &b] {
+        let out = solve_as(&app, id, None, seed).await;
+        assert_eq!(out["code"], "F017", "{out}");
+        assert!(
+            out["reasons"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("replayed-trajectory"))
+        );
+    }
+    // The same drag scaled to another distance is still the same drag.
+    let (_, init) = init_as(&app, &a, None).await;
+    let mut answer = slider_answer(seed, 1.0);
+    for p in answer["points"].as_array_mut().unwrap() {
+        p[0] = json!((p[0].as_f64().unwrap() * 0.99 * 10.0).round() / 10.0);
+    }
+    let out = app.answer(&init, 1, answer).await;
+    assert_eq!(out["code"], "F017", "{out}");
 }

@@ -183,10 +183,13 @@ impl TestApp {
         }
     }
 
-    /// Init + a human-like full drag; the pass token.
+    /// Init + a person's full drag (a new one each time: the same drag twice is a replay);
+    /// the pass token.
     pub async fn pass_token(&self, scene: &str) -> String {
         let init = self.init(scene).await;
-        let out = self.answer(&init, 1, slider_answer(1, 1.0)).await;
+        let out = self
+            .answer(&init, 1, slider_answer(fresh_seed(), 1.0))
+            .await;
         assert_eq!(out["passed"], true, "{out}");
         out["captchaVerifyParam"].as_str().unwrap().to_owned()
     }
@@ -259,6 +262,12 @@ pub fn drag_points(seed: u64, reach: f64) -> Vec<[f64; 3]> {
         p[0] = ((p[0] * target / last).min(300.0) * 10.0).round() / 10.0;
     }
     points
+}
+
+/// A seed no other call in this process has had (drags from it are new drags).
+pub fn fresh_seed() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1_000_000);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 pub fn slider_answer(seed: u64, reach: f64) -> Value {

@@ -2,6 +2,7 @@
 //! its own data directory and talks to it over HTTP.
 
 mod admin;
+mod adversarial;
 mod bad_input;
 mod cycle;
 mod defence;

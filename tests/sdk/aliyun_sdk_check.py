@@ -46,9 +46,10 @@ def admin(method, path, body=None):
 
 
 def pass_token(scene):
-    """A real pass token: init, then a smooth human-like drag to the end of a 300 px track."""
+    """A real pass token: init, then a smooth drag to the end of a 300 px track (a new one
+    each time: Stile refuses a drag it has seen before as a replay)."""
     init = post("/api/v1/init", {"sceneId": scene, "pageUrl": "http://shop.test/signup"})
-    rng = random.Random(7)
+    rng = random.Random()
     n, t, pts = 45, 400.0, []
     for i in range(n + 1):
         s = i / n

@@ -20,9 +20,25 @@ pub struct Example {
     pub family: Option<Family>,
 }
 
-/// A drag distance like a slider's or a picture's (40–260 px).
+/// The track the drags run on (the widget's 300 px).
+const TRACK: f64 = 300.0;
+
+/// A drag distance: a slider's full track (40%), or a picture's 40–260 px.
 fn distance(rng: &mut impl Rng) -> f64 {
-    rng.random_range(40.0..260.0)
+    if rng.random_bool(0.4) {
+        TRACK
+    } else {
+        rng.random_range(40.0..260.0)
+    }
+}
+
+/// Keeps a drag on the track, as the widget's handle does (an overshoot past the end of a
+/// slider never shows).
+pub fn on_track(mut points: Vec<Point>) -> Vec<Point> {
+    for p in &mut points {
+        p[0] = p[0].clamp(0.0, TRACK);
+    }
+    points
 }
 
 /// `n` synthetic people, mostly on a mouse, some on touch and pen.
@@ -35,7 +51,7 @@ pub fn people(rng: &mut impl Rng, n: usize) -> Vec<Example> {
                 _ => Pointer::Mouse,
             };
             let d = distance(rng);
-            features(&human(rng, d, pointer)).map(|x| Example {
+            features(&on_track(human(rng, d, pointer))).map(|x| Example {
                 x,
                 bot: false,
                 family: None,
@@ -50,7 +66,7 @@ pub fn bots(rng: &mut impl Rng, families: &[Family], n: usize) -> Vec<Example> {
     for &f in families {
         for _ in 0..n {
             let d = distance(rng);
-            if let Some(x) = features(&bot(rng, f, d)) {
+            if let Some(x) = features(&on_track(bot(rng, f, d))) {
                 out.push(Example {
                     x,
                     bot: true,
