@@ -644,7 +644,9 @@ impl CycleService {
                 let code = refusal.unwrap_or(VerifyCode::F001);
                 cycle.state = CycleState::Closed;
                 cycle.closed_with = Some(code);
-                AnswerOutput::failed(code, false, assessment.reasons.clone())
+                // The reasons stay server-side (logs, traces): telling a client which
+                // detector fired would let an attacker tune against it.
+                AnswerOutput::failed(code, false, Vec::new())
             }
             Verdict::Pass
                 if cycle.secret == Secret::Silent
@@ -716,10 +718,10 @@ impl CycleService {
                 }
                 out
             }
-            Verdict::Scripted(reasons) => {
+            Verdict::Scripted(_) => {
                 cycle.state = CycleState::Closed;
                 cycle.closed_with = Some(VerifyCode::F024);
-                AnswerOutput::failed(VerifyCode::F024, false, reasons)
+                AnswerOutput::failed(VerifyCode::F024, false, Vec::new())
             }
             Verdict::Anomaly(reasons) => {
                 cycle.state = CycleState::Closed;

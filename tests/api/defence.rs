@@ -64,11 +64,8 @@ async fn a_device_over_its_hourly_limit_gets_f011_until_the_hour_ends() {
         (Some(false), Some("F011"))
     );
     assert!(
-        out["reasons"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("device-limit")),
-        "{out}"
+        out["reasons"].is_null(),
+        "the client is not told why: {out}"
     );
     // And it cannot start new cycles either, while another device can.
     let (s, body) = init_as(&app, &id, Some(&device)).await;
@@ -454,18 +451,18 @@ async fn environments_are_judged_script_at_once_posing_by_mode() {
 #[tokio::test]
 async fn a_drag_seen_before_is_a_replay_even_in_another_scene() {
     let app = spawn().await;
-    let a = scene(&app, "basic", limits(json!({}))).await;
-    let b = scene(&app, "basic", limits(json!({}))).await;
+    let mut recorded = limits(json!({}));
+    recorded["record"] = json!(true);
+    let a = scene(&app, "basic", recorded.clone()).await;
+    let b = scene(&app, "basic", recorded).await;
     let seed = fresh_seed();
     assert_eq!(solve_as(&app, &a, None, seed).await["passed"], true);
     for id in [&a, &b] {
         let out = solve_as(&app, id, None, seed).await;
         assert_eq!(out["code"], "F017", "{out}");
         assert!(
-            out["reasons"]
-                .as_array()
-                .unwrap()
-                .contains(&json!("replayed-trajectory"))
+            out["reasons"].is_null(),
+            "the client is not told why: {out}"
         );
     }
     // The same drag scaled to another distance is still the same drag.
@@ -476,4 +473,24 @@ async fn a_drag_seen_before_is_a_replay_even_in_another_scene() {
     }
     let out = app.answer(&init, 1, answer).await;
     assert_eq!(out["code"], "F017", "{out}");
+    // Why is kept server-side, in the recorded traces (and the logs).
+    let text = app
+        .http
+        .get(format!("{}/admin/v1/scenes/{b}/traces", app.base))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let trace: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(trace["outcome"], "F017");
+    assert!(
+        trace["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("replayed-trajectory")),
+        "{trace}"
+    );
 }
