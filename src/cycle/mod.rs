@@ -162,6 +162,9 @@ pub struct AnswerInput {
     pub nonce: String,
     pub attempt: u32,
     pub answer: Answer,
+    /// The request's `User-Agent` header (set by the HTTP layer, never read from the body).
+    #[serde(skip)]
+    pub user_agent: Option<String>,
 }
 
 /// The outcome of an answer.
@@ -579,6 +582,15 @@ impl CycleService {
         if !skip_risk {
             findings.extend(cycle.defence.findings.iter().copied());
             findings.extend(crate::risk::weighed_environment(input.answer.env()));
+            let reported = &input.answer.env().ua;
+            if let Some(header) = input.user_agent.as_deref()
+                && !reported.is_empty()
+                && !header.is_empty()
+                && header != reported.as_str()
+            {
+                // A browser sends the same string in both; a patched one often does not.
+                findings.push(Finding::UserAgentMismatch);
+            }
             if let Some(points) = input.answer.drag() {
                 findings.extend(crate::risk::behaviour::assess(points));
                 if let Some(print) = crate::risk::trajectory_fingerprint(points) {

@@ -108,8 +108,13 @@ async fn init(
 
 async fn answer(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<AnswerInput>,
+    headers: HeaderMap,
+    ApiJson(mut body): ApiJson<AnswerInput>,
 ) -> Result<Json<AnswerOutput>, ApiError> {
+    body.user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(400).collect());
     let out = state.cycles.answer(body).await?;
     let code = match (out.passed, out.code) {
         (true, _) => "pass",

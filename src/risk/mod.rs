@@ -76,6 +76,8 @@ pub enum Finding {
     VirtualMachine,
     /// The user agent's operating system and `navigator.platform` disagree.
     PlatformMismatch,
+    /// The `User-Agent` header differs from the `navigator.userAgent` the widget reported.
+    UserAgentMismatch,
     /// This drag's timing and height, sample for sample, were seen before: a captured
     /// drag sent again (scaled or not).
     ReplayedTrajectory,

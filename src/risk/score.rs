@@ -37,7 +37,7 @@ impl Finding {
             Sparse | TooFast | RuledLine | ConstantSpeed | Webdriver | NoApproach | NotKeyboard
             | UntrustedEvents | Headless => Weight::Decisive(VerifyCode::F024),
             MobilePosing | VirtualMachine => Weight::Strict(VerifyCode::F009, 40),
-            PlatformMismatch => Weight::Soft(30),
+            PlatformMismatch | UserAgentMismatch => Weight::Soft(30),
             IpLimit | InitFlood => Weight::Decisive(VerifyCode::F010),
             DeviceLimit => Weight::Decisive(VerifyCode::F011),
             ForgedDevice => Weight::Soft(30),

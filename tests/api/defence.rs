@@ -485,3 +485,39 @@ async fn a_drag_seen_before_is_a_replay_even_in_another_scene() {
         "{trace}"
     );
 }
+
+#[tokio::test]
+async fn a_user_agent_header_that_contradicts_the_reported_one_is_weighed() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({}))).await;
+    let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+    let mut reasons = Vec::new();
+    for header in [ua, "python-requests/2.32"] {
+        let (_, init) = init_as(&app, &id, None).await;
+        let mut answer = slider_answer(fresh_seed(), 1.0);
+        answer["env"] = json!({"webdriver": false, "ua": ua});
+        let body = json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer});
+        let out: Value = app
+            .http
+            .post(format!("{}/api/v1/answer", app.base))
+            .header("user-agent", header)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(out["passed"], true, "Basic weighs it only: {out}");
+        let v = app
+            .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+            .await;
+        reasons.push(v["RiskReasons"].clone());
+    }
+    assert_eq!(
+        reasons[0],
+        json!([]),
+        "the same string in both: nothing to say"
+    );
+    assert_eq!(reasons[1], json!(["user-agent-mismatch"]));
+}
