@@ -172,13 +172,17 @@ async fn attempt(
         Attacker::Generator(f) => aim(synth::bot(rng, f, d), d),
         Attacker::RecordedReplay => {
             let src = &recorded[rng.random_range(0..recorded.len())];
+            // Jittered in space and time, with time kept running forward (the attacker
+            // reads the rules too).
+            let mut last_t = f64::MIN;
             let jittered: Vec<Point> = src
                 .iter()
                 .map(|p| {
+                    last_t = (p[2] + rng.random_range(-2.0..2.0f64).round()).max(last_t);
                     [
                         p[0] + rng.random_range(-0.5..0.5),
                         p[1] + rng.random_range(-0.5..0.5),
-                        p[2] + rng.random_range(-2.0..2.0f64).round(),
+                        last_t,
                     ]
                 })
                 .collect();

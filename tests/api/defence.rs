@@ -65,13 +65,13 @@ async fn a_device_over_its_hourly_limit_gets_f011_until_the_hour_ends() {
     let id = scene(&app, "basic", limits(json!({"devicePerHour": 2}))).await;
     let (_, first) = init_as(&app, &id, None).await;
     let device = first["deviceToken"].as_str().unwrap().to_owned();
-    for seed in 0..2 {
-        let out = solve_as(&app, &id, Some(&device), seed).await;
+    for _ in 0..2 {
+        let out = solve_as(&app, &id, Some(&device), fresh_seed()).await;
         assert_eq!(out["passed"], true, "{out}");
     }
     // The third verification from that device is over the limit, whatever the answer.
     let (_, init) = init_as(&app, &id, Some(&device)).await;
-    let out = app.answer(&init, 1, slider_answer(9, 1.0)).await;
+    let out = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
     assert_eq!(
         (out["passed"].as_bool(), out["code"].as_str()),
         (Some(false), Some("F011"))
@@ -86,21 +86,30 @@ async fn a_device_over_its_hourly_limit_gets_f011_until_the_hour_ends() {
         (s, body["code"].as_str()),
         (StatusCode::TOO_MANY_REQUESTS, Some("F011"))
     );
-    assert_eq!(solve_as(&app, &id, None, 3).await["passed"], true);
+    assert_eq!(
+        solve_as(&app, &id, None, fresh_seed()).await["passed"],
+        true
+    );
     // An hour later the window has moved on.
     app.clock.advance_ms(3_600_000);
-    assert_eq!(solve_as(&app, &id, Some(&device), 4).await["passed"], true);
+    assert_eq!(
+        solve_as(&app, &id, Some(&device), fresh_seed()).await["passed"],
+        true
+    );
 }
 
 #[tokio::test]
 async fn an_ip_over_its_limit_gets_f010_for_every_device() {
     let app = spawn().await;
     let id = scene(&app, "basic", limits(json!({"ipPerHour": 3}))).await;
-    for seed in 0..3 {
-        assert_eq!(solve_as(&app, &id, None, seed).await["passed"], true);
+    for _ in 0..3 {
+        assert_eq!(
+            solve_as(&app, &id, None, fresh_seed()).await["passed"],
+            true
+        );
     }
     let (_, init) = init_as(&app, &id, None).await;
-    let out = app.answer(&init, 1, slider_answer(7, 1.0)).await;
+    let out = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
     assert_eq!(out["code"], "F010", "{out}");
     let (s, body) = init_as(&app, &id, None).await;
     assert_eq!(
@@ -109,7 +118,10 @@ async fn an_ip_over_its_limit_gets_f010_for_every_device() {
     );
     // Other scenes keep their own counters.
     let other = scene(&app, "basic", limits(json!({"ipPerHour": 3}))).await;
-    assert_eq!(solve_as(&app, &other, None, 8).await["passed"], true);
+    assert_eq!(
+        solve_as(&app, &other, None, fresh_seed()).await["passed"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -141,7 +153,7 @@ async fn device_tokens_are_issued_signed_and_kept_and_forged_ones_replaced() {
     let forged = format!("{}x", &token[..token.len() - 1]);
     let (_, c) = init_as(&app, &id, Some(&forged)).await;
     assert_ne!(c["deviceToken"], forged.as_str());
-    let out = app.answer(&c, 1, slider_answer(2, 1.0)).await;
+    let out = app.answer(&c, 1, slider_answer(fresh_seed(), 1.0)).await;
     assert_eq!(
         out["passed"], true,
         "Basic tolerates a forged identity alone: {out}"
@@ -162,7 +174,7 @@ async fn advanced_mode_refuses_what_basic_lets_through_and_switches_live() {
     for _ in 0..21 {
         assert_eq!(init_as(&app, &id, None).await.0, StatusCode::OK);
     }
-    let out = solve_as(&app, &id, Some("made.up"), 1).await;
+    let out = solve_as(&app, &id, Some("made.up"), fresh_seed()).await;
     assert_eq!(out["passed"], true, "Basic: score 60 is below 100: {out}");
     let verdict = app
         .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
@@ -179,7 +191,7 @@ async fn advanced_mode_refuses_what_basic_lets_through_and_switches_live() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let out = solve_as(&app, &id, Some("made.up"), 2).await;
+    let out = solve_as(&app, &id, Some("made.up"), fresh_seed()).await;
     assert_eq!(
         (out["passed"].as_bool(), out["code"].as_str()),
         (Some(false), Some("F001"))
@@ -188,7 +200,7 @@ async fn advanced_mode_refuses_what_basic_lets_through_and_switches_live() {
     // A well-behaved client passes Advanced too.
     let (_, fresh) = init_as(&app, &id, None).await;
     let token = fresh["deviceToken"].as_str().unwrap().to_owned();
-    let out = solve_as(&app, &id, Some(&token), 3).await;
+    let out = solve_as(&app, &id, Some(&token), fresh_seed()).await;
     assert_eq!(out["passed"], true, "{out}");
 }
 
@@ -201,7 +213,7 @@ async fn shadow_only_reports_and_never_refuses() {
     for _ in 0..21 {
         init_as(&app, &id, None).await;
     }
-    let out = solve_as(&app, &id, Some("made.up"), 1).await;
+    let out = solve_as(&app, &id, Some("made.up"), fresh_seed()).await;
     assert_eq!(
         out["passed"], true,
         "shadow evaluates Advanced but enforces Basic: {out}"
@@ -214,8 +226,8 @@ async fn allow_listed_clients_skip_the_risk_engine_and_verify_as_t006() {
     let mut policy = limits(json!({"devicePerHour": 1, "ipPerHour": 1}));
     policy["allowIps"] = json!(["10.0.0.0/8", "127.0.0.1"]);
     let id = scene(&app, "advanced", policy).await;
-    for seed in 0..3 {
-        let out = solve_as(&app, &id, Some("made.up"), seed).await;
+    for _ in 0..3 {
+        let out = solve_as(&app, &id, Some("made.up"), fresh_seed()).await;
         assert_eq!(out["passed"], true, "{out}");
         let v = app
             .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
@@ -300,7 +312,7 @@ async fn encryption_mode_needs_a_fresh_encrypted_scene_id_for_this_scene() {
         .await;
     assert_eq!(s, StatusCode::OK, "{init}");
     assert_eq!(
-        app.answer(&init, 1, slider_answer(1, 1.0)).await["passed"],
+        app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await["passed"],
         true
     );
     // Expired, for another scene, under another key, or garbage: F022.
@@ -360,7 +372,8 @@ async fn recording_mode_keeps_drags_with_their_outcome_for_export() {
     let mut policy = limits(json!({}));
     policy["record"] = json!(true);
     let id = scene(&app, "basic", policy).await;
-    assert_eq!(solve_as(&app, &id, None, 1).await["passed"], true);
+    let seed = fresh_seed();
+    assert_eq!(solve_as(&app, &id, None, seed).await["passed"], true);
     let (_, init) = init_as(&app, &id, None).await;
     assert_eq!(
         app.answer(&init, 1, slider_answer(2, 0.4)).await["code"],
@@ -389,7 +402,7 @@ async fn recording_mode_keeps_drags_with_their_outcome_for_export() {
     assert_eq!(lines[0]["pointer"], "mouse");
     assert_eq!(
         lines[0]["points"],
-        json!(crate::helpers::drag_points(1, 1.0)),
+        json!(crate::helpers::drag_points(seed, 1.0)),
         "the drag exactly as answered"
     );
     let (s, gone) = app
@@ -398,7 +411,7 @@ async fn recording_mode_keeps_drags_with_their_outcome_for_export() {
     assert_eq!((s, gone["deleted"].as_u64()), (StatusCode::OK, Some(2)));
     // Without recording mode nothing is kept.
     let quiet = scene(&app, "basic", limits(json!({}))).await;
-    solve_as(&app, &quiet, None, 3).await;
+    solve_as(&app, &quiet, None, fresh_seed()).await;
     let text = traces(&app, &quiet).await;
     assert!(text.is_empty(), "{text}");
     let (s, _) = app

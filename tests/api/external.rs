@@ -73,8 +73,16 @@ fn browser_ready(root: &Path) -> bool {
     )
 }
 
-/// Run a browser script with `args`; assert it ran and reported no failure.
-async fn run_browser_script(root: &Path, script: &str, args: &[String]) {
+/// Run a browser script with `args`; assert it ran and reported no failure. On a failure the
+/// server's side of the story is printed too: what the risk engine recorded for every answer
+/// in `recorded` (scenes in recording mode), since the client is never told why it was refused.
+async fn run_browser_script(
+    app: &crate::helpers::TestApp,
+    recorded: &[&str],
+    script: &str,
+    args: &[String],
+) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tokio::process::Command::new("node")
         .arg(root.join("tests/browser").join(script))
         .args(args)
@@ -83,8 +91,59 @@ async fn run_browser_script(root: &Path, script: &str, args: &[String]) {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser checks failed:\n{stdout}");
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let passed = out.status.success() && stdout.contains(" passed, 0 failed");
+    if !passed || std::env::var_os("STILE_SHOW_VERDICTS").is_some() {
+        for scene in recorded {
+            println!("the server's verdicts for scene {scene}:");
+            for line in recorded_verdicts(app, scene).await {
+                println!("  {line}");
+            }
+        }
+    }
+    assert!(passed, "browser checks failed:\n{stdout}");
+}
+
+/// One line per recorded answer of `scene`: outcome, pointer, point count and the reasons.
+async fn recorded_verdicts(app: &crate::helpers::TestApp, scene: &str) -> Vec<String> {
+    let text = app
+        .http
+        .get(format!("{}/admin/v1/scenes/{scene}/traces", app.base))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            format!(
+                "{} {} {} points, reasons {}",
+                v["outcome"],
+                v["pointer"],
+                v["points"].as_array().map_or(0, Vec::len),
+                v["reasons"]
+            )
+        })
+        .collect()
+}
+
+/// A new slider scene in Basic mode with recording on, so that a failed browser run can show
+/// why the server refused what it refused.
+async fn recorded_slider_scene(app: &crate::helpers::TestApp) -> String {
+    let (s, body) = app
+        .admin(
+            "POST",
+            "/admin/v1/scenes",
+            Some(
+                serde_json::json!({"name": "browser", "type": "slider", "mode": "basic",
+                                    "policy": {"maxAttempts": 5, "shadow": false, "record": true}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -96,12 +155,9 @@ async fn slider_passes_on_the_demo_in_real_chromium() {
     let app = spawn().await;
     let shots = root.join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let args = [
-        app.base.clone(),
-        app.scene(VerificationType::Slider),
-        shots.display().to_string(),
-    ];
-    run_browser_script(root, "slider.mjs", &args).await;
+    let scene = recorded_slider_scene(&app).await;
+    let args = [app.base.clone(), scene.clone(), shots.display().to_string()];
+    run_browser_script(&app, &[&scene], "slider.mjs", &args).await;
 }
 
 /// A test-only oracle for the browser run: what a person *sees* in a picture challenge
@@ -158,5 +214,5 @@ async fn every_type_works_in_real_chromium() {
         serde_json::Value::Object(scenes).to_string(),
         shots.display().to_string(),
     ];
-    run_browser_script(root, "types.mjs", &args).await;
+    run_browser_script(&app, &[], "types.mjs", &args).await;
 }

@@ -138,6 +138,28 @@ export async function approach(page, x, y) {
   await sleep(rand(80, 200)); // aim before pressing
 }
 
+/**
+ * Send each sample of `path` with `send` at the time the path gives it, counted from the
+ * start, so that the time a command takes to reach the browser (longer on a busy machine)
+ * does not stretch the drag the way a sleep per sample would. With `shot`, a screenshot of
+ * `shotTarget` is taken about 60% of the way without pausing the drag.
+ */
+export async function playPath(page, path, send, { shot = null, shotTarget = null } = {}) {
+  const t0 = performance.now();
+  let due = 0;
+  let shooting = null;
+  for (let i = 0; i < path.length; i++) {
+    due += path[i].wait;
+    const ahead = t0 + due - performance.now();
+    if (ahead > 0) await sleep(ahead);
+    await send(path[i]);
+    if (shot && !shooting && i >= path.length * 0.6) {
+      shooting = page.locator(shotTarget).screenshot({ path: shot });
+    }
+  }
+  if (shooting) await shooting;
+}
+
 /** Geometry of the slider: where to press the handle and how far it can travel. */
 export async function sliderGeometry(page, scope = '') {
   const handle = page.locator(`${scope} #aliyunCaptcha-sliding-slider`.trim());
@@ -162,15 +184,7 @@ export async function mouseDrag(page, { fraction = 1, shot = null, shotTarget = 
   await page.mouse.down();
   await sleep(rand(60, 140));
   const path = humanPath(g.x, g.y, g.travel * fraction);
-  let shotTaken = !shot;
-  for (let i = 0; i < path.length; i++) {
-    await sleep(path[i].wait);
-    await page.mouse.move(path[i].x, path[i].y);
-    if (!shotTaken && i >= path.length * 0.6) {
-      shotTaken = true;
-      await page.locator(shotTarget).screenshot({ path: shot });
-    }
-  }
+  await playPath(page, path, (p) => page.mouse.move(p.x, p.y), { shot, shotTarget });
   await sleep(rand(40, 120)); // hold before letting go
   await page.mouse.up();
 }
@@ -186,15 +200,7 @@ export async function touchDrag(page, cdp, { fraction = 1, shot = null, shotTarg
   await touch('touchStart', { x: g.x, y: g.y });
   await sleep(rand(80, 160));
   const path = humanPath(g.x, g.y, g.travel * fraction);
-  let shotTaken = !shot;
-  for (let i = 0; i < path.length; i++) {
-    await sleep(path[i].wait);
-    await touch('touchMove', path[i]);
-    if (!shotTaken && i >= path.length * 0.6) {
-      shotTaken = true;
-      await page.locator(shotTarget).screenshot({ path: shot });
-    }
-  }
+  await playPath(page, path, (p) => touch('touchMove', p), { shot, shotTarget });
   await sleep(rand(30, 90));
   await touch('touchEnd', null);
 }

@@ -15,7 +15,7 @@
 // Needs `npm ci` in tests/browser (playwright-core only; the browser is /usr/bin/chromium —
 // never `npx playwright install`).
 
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AS_PERSON, ARGS, CHROMIUM, chromium, check, expect, mouseDrag, rand, randInt, report, sleep, totals, touchDrag, verdict,
@@ -28,6 +28,10 @@ if (!baseArg || !sceneId || !shotDir) {
 }
 const baseUrl = baseArg.replace(/\/+$/, '');
 mkdirSync(shotDir, { recursive: true });
+// Every drag answered, one JSON array of [x, y, t] per line, for the behaviour model's
+// inspection aid (see docs/MODEL_CARD.md).
+const tracesFile = join(shotDir, 'slider-drags.jsonl');
+writeFileSync(tracesFile, '');
 
 /* ----------------------------------------------------------------------------------------- */
 /* Page helpers                                                                              */
@@ -49,6 +53,9 @@ async function openDemo(context, mode, style) {
     try {
       const body = JSON.parse(req.postData() || '{}');
       watch.answers.push(body);
+      if (body.answer && body.answer.pointer !== 'keyboard' && Array.isArray(body.answer.points)) {
+        appendFileSync(tracesFile, JSON.stringify(body.answer.points) + '\n');
+      }
       const problem = protocolProblem(body);
       if (problem) watch.problems.push(problem);
     } catch (e) {
@@ -226,7 +233,13 @@ async function touchOnPhone(browser) {
       await page.tap('#demo-submit');
       await page.locator('#aliyunCaptcha-window-popup').waitFor({ state: 'visible', timeout: 5000 });
       await touchDrag(page, cdp, { shot: join(shotDir, 'touch-drag.png'), shotTarget: '#aliyunCaptcha-window-popup' });
-      const v = await verdict(page);
+      const v = await verdict(page).catch(async (e) => {
+        const state = await page
+          .$eval('#aliyunCaptcha-sliding-slider', (el) => el.closest('[data-state]')?.dataset.state)
+          .catch(() => 'gone');
+        await page.screenshot({ path: join(shotDir, 'touch-no-verdict.png') });
+        throw new Error(`${e.message.split('\n')[0]}; ${watch.answers.length} answers sent, slider state ${state}`);
+      });
       expect(v.result === 'true' && v.code === 'T001', `verdict ${v.code} result ${v.result}`);
       await sleep(300); // the popup shows its success state for a moment before closing
       await page.screenshot({ path: join(shotDir, 'touch-final.png') });

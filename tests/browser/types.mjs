@@ -19,7 +19,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, humanPath, mouseDrag, rand, randInt, report, sleep, sliderGeometry,
+  AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, humanPath, mouseDrag, playPath, rand, randInt, report, sleep, sliderGeometry,
   totals, touchDrag, verdict,
 } from './lib.mjs';
 
@@ -330,14 +330,10 @@ async function penPicture(browser) {
         cdp.send('Input.dispatchMouseEvent', { type, x: p.x, y: p.y, button: 'left', buttons: type === 'mouseReleased' ? 0 : 1, clickCount: 1, pointerType: 'pen', force: 0.5 });
       await pen('mousePressed', g);
       await sleep(rand(80, 150));
-      let last = g;
-      for (const p of humanPath(g.x, g.y, g.travel * fraction)) {
-        await sleep(p.wait);
-        await pen('mouseMoved', p);
-        last = p;
-      }
+      const path = humanPath(g.x, g.y, g.travel * fraction);
+      await playPath(page, path, (p) => pen('mouseMoved', p));
       await sleep(rand(40, 100));
-      await pen('mouseReleased', last);
+      await pen('mouseReleased', path[path.length - 1]);
       const v = await verdict(page);
       expect(v.code === 'T001', `verdict ${v.code}`);
       const a = watch.answers[watch.answers.length - 1].answer;

@@ -357,5 +357,33 @@ mod inspect {
             "{flagged} of {n} flagged (threshold {:.4})",
             model.threshold
         );
+        // Where the file's drags sit against synthetic people, feature by feature: the mean
+        // z-score under the people's own spread (|z| > 1 is a feature the generator gets wrong
+        // for these drags, or one they differ on).
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(77);
+        let people: Vec<[f64; super::N_FEATURES]> = (0..2000)
+            .filter_map(|_| {
+                let d = rand::Rng::random_range(&mut rng, 150.0..300.0);
+                super::features(&super::synth::human(
+                    &mut rng,
+                    d,
+                    crate::challenge::Pointer::Mouse,
+                ))
+            })
+            .collect();
+        let file: Vec<[f64; super::N_FEATURES]> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| super::features(&serde_json::from_str::<Vec<_>>(l).ok()?))
+            .collect();
+        for (i, name) in super::FEATURE_NAMES.iter().enumerate() {
+            let (pm, ps) = super::mean_sd(&people.iter().map(|f| f[i]).collect::<Vec<_>>());
+            let (fm, _) = super::mean_sd(&file.iter().map(|f| f[i]).collect::<Vec<_>>());
+            println!(
+                "{name:>20}  people {pm:8.3} ± {ps:7.3}   file {fm:8.3}   z {:6.2}",
+                (fm - pm) / ps.max(1e-9)
+            );
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! tests that need a person's hand.
 //!
 //! A person ([`human`]):
-//! - waits a reaction time after the challenge appears (lognormal);
+//! - waits a reaction time after the challenge appears (lognormal), presses, and sets off
+//!   a moment later;
 //! - moves in a primary submovement whose speed follows a lognormal profile (the
 //!   kinematic theory of rapid movements: a fast rise, a longer tail), lasting about as long
 //!   as Fitts's law says for the distance and the target's tolerance, and landing with an
@@ -11,13 +12,14 @@
 //! - corrects with one or two smaller, later, overlapping submovements;
 //! - trembles (physiological tremor, 8–12 Hz, a fraction of a pixel), drifts vertically in
 //!   an arc and a slow random walk, and holds still a moment before letting go;
-//! - is sampled as a browser samples a pointer: at the display's rate with jitter and the
-//!   odd dropped frame, on whole pixels for a mouse.
+//! - is seen through a [`Device`]: hardware that samples at its own rate and reports only
+//!   movement on its pixel grid, delivered to the page sample by sample or one per frame.
 //!
 //! Bots ([`Family`]) range from naive (a straight line at constant speed) to the generators
 //! attackers use to look human: eased curves, Bézier paths with jitter, WindMouse-style
 //! physics, textbook minimum-jerk with overshoot, and replays of a person's trace, scaled,
-//! jittered and time-warped.
+//! jittered and time-warped. Half of the scripted curves are sent through a [`Device`] too,
+//! as a script driving a real browser's input would be.
 
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
@@ -58,57 +60,159 @@ pub fn human(rng: &mut impl Rng, distance: f64, pointer: Pointer) -> Vec<Point> 
         start += dur * rng.random_range(0.6..0.9);
     }
     let moving_until = subs.iter().map(|s| s.start + s.dur).fold(0.0, f64::max);
+    // The hand presses, then sets off a moment later; it holds still before letting go.
+    let onset: f64 = LogNormal::new(4.3, 0.5).expect("valid").sample(rng);
+    let onset = onset.min(400.0);
     let hold = rng.random_range(60.0..420.0);
-    let end = moving_until + hold;
-    // Sampling: the display's rate, jittered by a busy main thread, with coalesced
-    // (dropped) frames; positions on the device's pixel grid (1/DPR of a CSS px).
-    let frame = match pointer {
-        Pointer::Touch => 1000.0 / 60.0,
-        _ => *[
-            1000.0 / 60.0,
-            1000.0 / 60.0,
-            1000.0 / 120.0,
-            1000.0 / 144.0,
-            8.0,
-            1000.0 / 90.0,
-        ]
-        .get(rng.random_range(0..6))
-        .unwrap_or(&16.7),
-    };
-    let jitter: f64 = rng.random_range(0.3..4.0);
-    let drop_rate = rng.random_range(0.01..0.12);
-    let dpr: f64 = *[1.0, 1.0, 1.25, 1.5, 2.0, 2.0, 3.0]
-        .get(rng.random_range(0..7))
-        .unwrap_or(&1.0);
+    let end = onset + moving_until + hold;
     // Vertical: a height over the track, an arc that grows with the movement, a slow walk.
     let y0 = rng.random_range(12.0..30.0);
     let arc = rng.random_range(-0.04..0.04) * d;
     let (trem_f, trem_a) = (rng.random_range(8.0..12.0), rng.random_range(0.04..0.35));
     let trem_phase = rng.random_range(0.0..std::f64::consts::TAU);
     let walk_step = rng.random_range(0.05..0.3);
-    let grab = rng.random_range(0.0..1.0f64); // where in its pixel the handle was grabbed
-    let mut walk = 0.0;
-    let mut out = Vec::new();
-    let mut t = 0.0;
-    while t <= end {
-        let progress: f64 = subs.iter().map(|s| s.at(t)).sum();
+    let walk = Walk::new(rng, end, walk_step);
+    let device = Device::random(rng, pointer);
+    device.sample(rng, reaction, end, |t| {
+        let progress: f64 = subs.iter().map(|s| s.at(t - onset)).sum();
         let tremor = trem_a * (std::f64::consts::TAU * trem_f * t / 1000.0 + trem_phase).sin();
-        walk = 0.97 * walk + walk_step * Normal::new(0.0, 1.0).expect("valid").sample(rng);
         let frac = (progress / d).clamp(0.0, 1.2);
-        let mut x = progress + tremor;
-        let mut y = y0 + arc * 4.0 * frac * (1.0 - frac) + walk + tremor * 0.7;
-        // Pointers report device pixels; the handle keeps the grab's fraction.
-        x = ((x + grab) * dpr).round() / dpr - grab;
-        y = (y * dpr).round() / dpr;
-        out.push([
-            (x.max(0.0) * 10.0).round() / 10.0,
-            (y * 10.0).round() / 10.0,
-            (reaction + t).round(),
-        ]);
-        let dropped = if rng.random_bool(drop_rate) { 2.0 } else { 1.0 };
-        t += (frame * dropped + rng.random_range(-jitter..jitter)).max(1.0);
+        let x = progress + tremor;
+        let y = y0 + arc * 4.0 * frac * (1.0 - frac) + walk.at(t) + tremor * 0.7;
+        (x, y)
+    })
+}
+
+/// A slow random walk (AR(1) on a 10 ms grid), read at any time by interpolation.
+struct Walk(Vec<f64>);
+
+impl Walk {
+    const STEP_MS: f64 = 10.0;
+
+    fn new(rng: &mut impl Rng, until: f64, step: f64) -> Walk {
+        let n = (until / Self::STEP_MS) as usize + 2;
+        let mut v = 0.0;
+        let noise = Normal::new(0.0, step).expect("valid");
+        Walk(
+            (0..n)
+                .map(|_| {
+                    v = 0.95 * v + noise.sample(rng);
+                    v
+                })
+                .collect(),
+        )
     }
-    out
+
+    fn at(&self, t: f64) -> f64 {
+        let i = (t.max(0.0) / Self::STEP_MS) as usize;
+        let (a, b) = (
+            self.0[i.min(self.0.len() - 1)],
+            self.0[(i + 1).min(self.0.len() - 1)],
+        );
+        let f = t.max(0.0) / Self::STEP_MS - i as f64;
+        a + (b - a) * f.clamp(0.0, 1.0)
+    }
+}
+
+/// How a browser on some device reports a moving pointer to the page. The hardware
+/// samples at its own rate and reports only when the position on the device's pixel grid
+/// changes; the page sees every sample with its own time when the browser hands over
+/// coalesced events, or else one per animation frame (the latest), and a busy main thread
+/// now and then merges frames. People and browser-driven bots alike are seen through one,
+/// so the model has to tell them apart by how they move, not by how they were sampled.
+#[derive(Debug, Clone, Copy)]
+pub struct Device {
+    /// Milliseconds between hardware samples (a mouse at 125–1000 Hz, a screen at 60–240).
+    period: f64,
+    /// Whether the page reads every hardware sample (`getCoalescedEvents`).
+    coalesced: bool,
+    /// Milliseconds between animation frames, when not coalesced.
+    frame: f64,
+    /// The chance that a frame is lost to a busy main thread.
+    stall: f64,
+    /// Device pixels per CSS px.
+    dpr: f64,
+}
+
+impl Device {
+    /// A device as common as it is in the wild, roughly, for `pointer`.
+    pub fn random(rng: &mut impl Rng, pointer: Pointer) -> Device {
+        let pick = |rng: &mut _, v: &[f64]| v[Rng::random_range(rng, 0..v.len())];
+        let period = match pointer {
+            Pointer::Touch => pick(rng, &[1000.0 / 60.0, 1000.0 / 120.0, 1000.0 / 240.0]),
+            Pointer::Pen => pick(rng, &[1000.0 / 120.0, 1000.0 / 240.0, 4.0]),
+            _ => pick(rng, &[8.0, 8.0, 8.0, 4.0, 2.0, 1.0]),
+        };
+        Device {
+            period,
+            coalesced: rng.random_bool(0.7),
+            frame: pick(
+                rng,
+                &[1000.0 / 60.0, 1000.0 / 60.0, 1000.0 / 120.0, 1000.0 / 30.0],
+            ),
+            stall: rng.random_range(0.0..0.1),
+            dpr: pick(rng, &[1.0, 1.0, 1.25, 1.5, 2.0, 2.0, 3.0]),
+        }
+    }
+
+    /// The points the widget records for a movement `at(t)` (CSS px along and above the
+    /// track, `t` in ms from the press) from the press to the release at `end`; times
+    /// offset by `t0`, rounded as the widget rounds them.
+    pub fn sample(
+        &self,
+        rng: &mut impl Rng,
+        t0: f64,
+        end: f64,
+        mut at: impl FnMut(f64) -> (f64, f64),
+    ) -> Vec<Point> {
+        let grab = rng.random_range(0.0..1.0f64); // where in its pixel the handle was grabbed
+        let snap = |v: f64, off: f64| ((v + off) * self.dpr).round() / self.dpr - off;
+        let record = |x: f64, y: f64, t: f64| {
+            [
+                (x.max(0.0) * 10.0).round() / 10.0,
+                (y * 10.0).round() / 10.0,
+                (t0 + t).round(),
+            ]
+        };
+        let (x, y) = at(0.0);
+        let mut last = (snap(x, grab), snap(y, 0.0));
+        let mut out = vec![record(last.0, last.1, 0.0)];
+        // A sample that changed position and waits for the next frame (when not coalesced).
+        let mut pending: Option<(f64, f64, f64)> = None;
+        let mut next_frame = self.frame * rng.random_range(0.0..1.0);
+        let mut t = self.period * rng.random_range(0.0..1.0);
+        while t < end {
+            let (x, y) = at(t);
+            let here = (snap(x, grab), snap(y, 0.0));
+            if here != last {
+                last = here;
+                if self.coalesced {
+                    out.push(record(here.0, here.1, t));
+                } else {
+                    pending = Some((here.0, here.1, t));
+                }
+            }
+            if !self.coalesced && t >= next_frame {
+                if !rng.random_bool(self.stall) {
+                    if let Some((x, y, ts)) = pending.take() {
+                        out.push(record(x, y, ts));
+                    }
+                }
+                next_frame += self.frame;
+            }
+            t += self.period * rng.random_range(0.9..1.1);
+        }
+        if let Some((x, y, ts)) = pending {
+            out.push(record(x, y, ts));
+        }
+        // The release: where the pointer is as it lets go.
+        let (x, y) = at(end);
+        let (x, y) = (snap(x, grab), snap(y, 0.0));
+        if out.last().is_none_or(|p| p[0] != record(x, y, end)[0]) {
+            out.push(record(x, y, end));
+        }
+        out
+    }
 }
 
 /// One submovement: `amp` px, starting at `start` ms, lasting about `dur` ms, its speed a
@@ -218,22 +322,17 @@ pub fn bot(rng: &mut impl Rng, family: Family, distance: f64) -> Vec<Point> {
             let total = rng.random_range(500.0..1500.0);
             let y = rng.random_range(10.0..30.0);
             let j = rng.random_range(0.3..2.0);
-            (0..=n)
-                .map(|i| {
-                    let s = i as f64 / n as f64;
-                    let e = if s < 0.5 {
-                        4.0 * s * s * s
-                    } else {
-                        1.0 - (-2.0 * s + 2.0).powi(3) / 2.0
-                    };
-                    let t = reaction + total * s + rng.random_range(-3.0..3.0);
-                    [
-                        round1((d * e + rng.random_range(-j..j)).max(0.0)),
-                        round1(y + rng.random_range(-j..j)),
-                        t.round(),
-                    ]
-                })
-                .collect()
+            emit(rng, reaction, total, n, 3.0, |s, noise| {
+                let e = if s < 0.5 {
+                    4.0 * s * s * s
+                } else {
+                    1.0 - (-2.0 * s + 2.0).powi(3) / 2.0
+                };
+                (
+                    (d * e + noise.random_range(-j..j)).max(0.0),
+                    y + noise.random_range(-j..j),
+                )
+            })
         }
         Family::Bezier => {
             let y0 = rng.random_range(10.0..30.0);
@@ -254,30 +353,27 @@ pub fn bot(rng: &mut impl Rng, family: Family, distance: f64) -> Vec<Point> {
                 ),
             );
             let n = rng.random_range(30..90);
-            let total = rng.random_range(400.0..1400.0);
-            let mut pts: Vec<Point> = (0..=n)
-                .map(|i| {
-                    let s = i as f64 / n as f64;
-                    let u = 0.5 - 0.5 * (std::f64::consts::PI * s).cos();
-                    let (bx, by) = bezier((0.0, y0), c1, c2, (end, y0), u);
-                    let t = reaction + total * s + rng.random_range(-4.0..4.0);
-                    [
-                        round1((bx + rng.random_range(-0.7..0.7)).max(0.0)),
-                        round1(by + rng.random_range(-0.7..0.7)),
-                        t.round(),
-                    ]
-                })
-                .collect();
-            if over > 0.0 {
-                let mut t = pts.last().map_or(reaction, |p| p[2]);
-                let steps = rng.random_range(5..15);
-                for i in 1..=steps {
-                    t += rng.random_range(10.0..25.0);
-                    let s = i as f64 / steps as f64;
-                    pts.push([round1(end - over * s), round1(y0), t.round()]);
+            let main = rng.random_range(400.0..1400.0);
+            // An overshoot is taken back in a short straight run after the curve.
+            let back = if over > 0.0 {
+                rng.random_range(80.0..300.0)
+            } else {
+                0.0
+            };
+            let total = main + back;
+            emit(rng, reaction, total, n, 4.0, |s, noise| {
+                let t = s * total;
+                if t > main {
+                    let k = (t - main) / back;
+                    return (end - over * k, y0);
                 }
-            }
-            pts
+                let u = 0.5 - 0.5 * (std::f64::consts::PI * t / main).cos();
+                let (bx, by) = bezier((0.0, y0), c1, c2, (end, y0), u);
+                (
+                    (bx + noise.random_range(-0.7..0.7)).max(0.0),
+                    by + noise.random_range(-0.7..0.7),
+                )
+            })
         }
         Family::Physics => {
             // WindMouse: velocity pulled to the target, pushed by a wandering wind.
@@ -322,28 +418,28 @@ pub fn bot(rng: &mut impl Rng, family: Family, distance: f64) -> Vec<Point> {
             let n = rng.random_range(40..80);
             let over = rng.random_range(4.0..12.0);
             let settle = rng.random_range(0.5..2.5);
-            let n_main = (n as f64 * rng.random_range(0.72..0.82)) as usize;
+            let main = rng.random_range(0.72..0.82);
             let amp = rng.random_range(1.2..3.5);
             let phase = rng.random_range(0.0..std::f64::consts::TAU);
             let y0 = rng.random_range(10.0..30.0);
-            let mut t = reaction;
-            (0..=n)
-                .map(|i| {
-                    let x = if i <= n_main {
-                        (d + over) * min_jerk(i as f64 / n_main as f64)
+            emit(
+                rng,
+                reaction,
+                total,
+                n,
+                0.4 * total / n as f64,
+                |s, noise| {
+                    let x = if s <= main {
+                        (d + over) * min_jerk(s / main)
                     } else {
-                        let s = (i - n_main) as f64 / (n - n_main) as f64;
-                        d + over - (over - settle) * min_jerk(s)
+                        d + over - (over - settle) * min_jerk((s - main) / (1.0 - main))
                     };
-                    let s = i as f64 / n as f64;
                     let y = y0
                         + amp * (s * std::f64::consts::PI + phase).sin()
-                        + rng.random_range(-0.6..0.6);
-                    let p = [round1(x), round1(y), t.round()];
-                    t += total / n as f64 * rng.random_range(0.6..1.4);
-                    p
-                })
-                .collect()
+                        + noise.random_range(-0.6..0.6);
+                    (x, y)
+                },
+            )
         }
         Family::Replay => {
             // A person's trace for another distance, bent to this one.
@@ -366,6 +462,40 @@ pub fn bot(rng: &mut impl Rng, family: Family, distance: f64) -> Vec<Point> {
             out
         }
     }
+}
+
+/// A scripted path `path(s, noise)` (`s` from 0 to 1 over `total` ms) as the points a
+/// widget would record. Half the time it is sent the way a script steps through it: `n` even
+/// steps, each `jitter` ms off its time, positions to a tenth of a pixel. The other half it
+/// drives a real browser's input on some device ([`Device`]), which samples it as it
+/// samples a hand, so only the shape of the movement gives it away.
+fn emit(
+    rng: &mut impl Rng,
+    reaction: f64,
+    total: f64,
+    n: usize,
+    jitter: f64,
+    mut path: impl FnMut(f64, &mut rand::rngs::StdRng) -> (f64, f64),
+) -> Vec<Point> {
+    let mut noise = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rng.random());
+    if rng.random_bool(0.5) {
+        let device = Device::random(rng, Pointer::Mouse);
+        return device.sample(rng, reaction, total, |t| {
+            path((t / total).clamp(0.0, 1.0), &mut noise)
+        });
+    }
+    let mut last_t = f64::MIN;
+    (0..=n)
+        .map(|i| {
+            let s = i as f64 / n as f64;
+            let (x, y) = path(s, &mut noise);
+            let t = (reaction + total * s + noise.random_range(-jitter..=jitter))
+                .round()
+                .max(last_t);
+            last_t = t;
+            [round1(x.max(0.0)), round1(y), t]
+        })
+        .collect()
 }
 
 fn round1(v: f64) -> f64 {
