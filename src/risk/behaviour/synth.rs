@@ -193,10 +193,10 @@ impl Device {
                 }
             }
             if !self.coalesced && t >= next_frame {
-                if !rng.random_bool(self.stall) {
-                    if let Some((x, y, ts)) = pending.take() {
-                        out.push(record(x, y, ts));
-                    }
+                if !rng.random_bool(self.stall)
+                    && let Some((x, y, ts)) = pending.take()
+                {
+                    out.push(record(x, y, ts));
                 }
                 next_frame += self.frame;
             }
