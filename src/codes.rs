@@ -46,11 +46,13 @@ pub enum VerifyCode {
     F022,
     /// Scripted (simulated) clicks or drags detected.
     F024,
+    /// Stile: the proof-of-work asked at init is missing or wrong.
+    S001,
 }
 
 impl VerifyCode {
     /// Every code, in table order (used by docs and tests).
-    pub const ALL: [VerifyCode; 20] = [
+    pub const ALL: [VerifyCode; 21] = [
         Self::T001,
         Self::T005,
         Self::T006,
@@ -71,6 +73,7 @@ impl VerifyCode {
         Self::F019,
         Self::F022,
         Self::F024,
+        Self::S001,
     ];
 
     /// The code as it appears on the wire (`"T001"`).
@@ -96,6 +99,7 @@ impl VerifyCode {
             Self::F019 => "F019",
             Self::F022 => "F022",
             Self::F024 => "F024",
+            Self::S001 => "S001",
         }
     }
 
@@ -127,6 +131,7 @@ impl VerifyCode {
             Self::F019 => "more than 90 s between pass and server verification",
             Self::F022 => "encryption-mode check failed",
             Self::F024 => "scripted clicks or drags detected",
+            Self::S001 => "proof-of-work missing or wrong",
         }
     }
 }
@@ -147,6 +152,7 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(code.passed(), code.as_str().starts_with('T'));
+            assert!(!code.meaning().is_empty());
         }
     }
 }

@@ -165,6 +165,9 @@ pub struct Policy {
     /// export and training. Only for flows whose users have agreed to it.
     #[serde(default)]
     pub record: bool,
+    /// The adaptive proof-of-work's base and ceiling, in bits (see `risk::pow`).
+    #[serde(default)]
+    pub pow: crate::risk::pow::PowPolicy,
 }
 
 impl Default for Policy {
@@ -175,6 +178,7 @@ impl Default for Policy {
             limits: Limits::default(),
             allow_ips: Vec::new(),
             record: false,
+            pow: crate::risk::pow::PowPolicy::default(),
         }
     }
 }
@@ -489,6 +493,19 @@ impl Scene {
             return Err(ValidationError::new(
                 "policy.maxAttempts",
                 "must be between 1 and 10",
+            ));
+        }
+        let pow = self.policy.pow;
+        if pow.max > crate::risk::pow::MAX_BITS
+            || pow.base > crate::risk::pow::MAX_BITS
+            || (pow.max > 0 && pow.base > pow.max)
+        {
+            return Err(ValidationError::new(
+                "policy.pow",
+                format!(
+                    "base and max are bits from 0 to {}, base at most max",
+                    crate::risk::pow::MAX_BITS
+                ),
             ));
         }
         if self.policy.allow_ips.len() > 100 {

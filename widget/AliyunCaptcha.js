@@ -220,6 +220,96 @@
     this.status = status || 0;
   }
 
+  /* Proof-of-work (server: risk::pow). Init may ask for `pow` bits: the first counter whose
+   * SHA-256 over "certifyId.nonce.counter" starts with that many zero bits goes with the
+   * answer. It is worked out in slices between frames while the person looks at the
+   * challenge, so at the base level (2^8 hashes) nobody notices it. */
+
+  var SHA_K = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
+  ];
+  var SHA_W = new Int32Array(64);
+
+  /** SHA-256 over an ASCII string, as eight signed 32-bit words. */
+  function sha256Words(text) {
+    var n = text.length;
+    var blocks = ((n + 8) >> 6) + 1;
+    var m = new Int32Array(blocks * 16);
+    for (var i = 0; i < n; i++) m[i >> 2] |= (text.charCodeAt(i) & 0xff) << (24 - (i & 3) * 8);
+    m[n >> 2] |= 0x80 << (24 - (n & 3) * 8);
+    m[blocks * 16 - 1] = n * 8;
+    var h0 = 0x6a09e667, h1 = 0xbb67ae85 | 0, h2 = 0x3c6ef372, h3 = 0xa54ff53a | 0;
+    var h4 = 0x510e527f, h5 = 0x9b05688c | 0, h6 = 0x1f83d9ab, h7 = 0x5be0cd19;
+    var w = SHA_W;
+    for (var b = 0; b < blocks; b++) {
+      for (var t = 0; t < 16; t++) w[t] = m[b * 16 + t];
+      for (t = 16; t < 64; t++) {
+        var x = w[t - 15], y = w[t - 2];
+        var s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+        var s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) | 0;
+      }
+      var a = h0, c1 = h1, c2 = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
+      for (t = 0; t < 64; t++) {
+        var S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        var t1 = (h + S1 + ((e & f) ^ (~e & g)) + SHA_K[t] + w[t]) | 0;
+        var S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        var t2 = (S0 + ((a & c1) ^ (a & c2) ^ (c1 & c2))) | 0;
+        h = g; g = f; f = e; e = (d + t1) | 0; d = c2; c2 = c1; c1 = a; a = (t1 + t2) | 0;
+      }
+      h0 = (h0 + a) | 0; h1 = (h1 + c1) | 0; h2 = (h2 + c2) | 0; h3 = (h3 + d) | 0;
+      h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + h) | 0;
+    }
+    return [h0, h1, h2, h3, h4, h5, h6, h7];
+  }
+
+  function leadingZeroBits(words) {
+    var n = 0;
+    for (var i = 0; i < words.length; i++) {
+      if (words[i] !== 0) return n + Math.clz32(words[i]);
+      n += 32;
+    }
+    return n;
+  }
+
+  /** Yield to the page between slices: a message, which background throttling spares. */
+  var yieldSlice = (function () {
+    if (typeof MessageChannel !== 'function') return function (fn) { setTimeout(fn, 0); };
+    var channel = new MessageChannel();
+    var queue = [];
+    channel.port1.onmessage = function () { var fn = queue.shift(); if (fn) fn(); };
+    return function (fn) { queue.push(fn); channel.port2.postMessage(0); };
+  })();
+
+  /**
+   * Work out the cycle's proof-of-work in slices of about 8 ms. Calls done(counter) once,
+   * unless alive() turns false first (the cycle was replaced).
+   */
+  function solvePow(certifyId, nonce, bits, alive, done) {
+    var prefix = certifyId + '.' + nonce + '.';
+    var counter = 0;
+    (function slice() {
+      if (!alive()) return;
+      var until = performance.now() + 8;
+      do {
+        for (var k = 0; k < 256; k++, counter++) {
+          if (leadingZeroBits(sha256Words(prefix + counter)) >= bits) {
+            done(String(counter));
+            return;
+          }
+        }
+      } while (performance.now() < until);
+      yieldSlice(slice);
+    })();
+  }
+
   /**
    * POST JSON to the server with a timeout. Resolves with the parsed body of a 2xx answer;
    * rejects with a WidgetError: the server's { code, message } for other statuses, TIMEOUT or
@@ -1384,13 +1474,28 @@
         self.customText = data.customText && typeof data.customText === 'object' ? data.customText : {};
         self.applyLang();
         if (self.titleEl) self.titleEl.textContent = self.t('POPUP_TITLE');
-        self.cycle = {
+        var cycle = (self.cycle = {
           certifyId: data.certifyId,
           nonce: data.nonce,
           attempt: Number(data.attempt) || 0,
           maxAttempts: Number(data.maxAttempts) || 0,
-          expiresAt: Date.now() + (Number(data.expiresIn) || 1200) * 1000
-        };
+          expiresAt: Date.now() + (Number(data.expiresIn) || 1200) * 1000,
+          pow: null,
+          powWaiting: null
+        });
+        var bits = Math.min(Number(data.pow) || 0, 32);
+        if (bits > 0) {
+          solvePow(String(data.certifyId), String(data.nonce), bits, function () {
+            return gen === self.generation && self.status !== 'destroyed';
+          }, function (counter) {
+            cycle.pow = counter;
+            var waiting = cycle.powWaiting;
+            cycle.powWaiting = null;
+            if (waiting) waiting();
+          });
+        } else {
+          cycle.pow = '';
+        }
         var kind = data.challenge && data.challenge.kind;
         if (kind === 'silent' && self.mode === 'embed') {
           // No-CAPTCHA runs in popup mode only: its secondary challenge needs the popup.
@@ -1416,8 +1521,18 @@
     this.status = 'busy';
     if (answer.kind !== 'silent') this.announce(this.t('VERIFYING'));
     var gen = this.generation;
+    if (cycle.pow === null) {
+      // The proof-of-work is still being worked out: send as soon as it is done.
+      cycle.powWaiting = function () {
+        if (gen !== self.generation || self.status !== 'busy') return;
+        self.status = 'ready';
+        self.submit(answer);
+      };
+      return;
+    }
     var attempt = cycle.attempt + 1;
     var body = { certifyId: cycle.certifyId, nonce: cycle.nonce, attempt: attempt, answer: answer };
+    if (cycle.pow) body.pow = cycle.pow;
     postJson('/api/v1/answer', body, this.timeout, this.abort && this.abort.signal).then(
       function (res) {
         if (gen !== self.generation || self.status === 'destroyed') return;

@@ -9,7 +9,7 @@
 //!   IP that is handed more than [`DEVICE_CHURN_PER_HOUR`] in an hour is churning them
 //!   ([`Finding::DeviceChurn`]). The widget keeps its token in `localStorage`, so it
 //!   survives a page reload.
-//! - **Frequency.** Inits per IP per minute; verifications (answers) per IP and per device,
+//! - **Frequency.** Inits per IP per minute (and per scene, for the proof-of-work); verifications (answers) per IP and per device,
 //!   per hour and per day. Init only reads the verification counters: a client over a limit
 //!   cannot harvest new challenges either.
 //! - **Encryption mode.** `EncryptedSceneId` = Base64(IV ‖ AES-256-CBC(ekey, PKCS#7,
@@ -25,7 +25,7 @@ use crate::model::{Limits, Scene};
 use crate::risk::Finding;
 use crate::risk::frequency::{
     self, DAY_MS, DEVICE_CHURN_PER_HOUR, HOUR_MS, MINUTE_MS, inits_key, new_devices_key,
-    verifications_key,
+    scene_inits_key, verifications_key,
 };
 use crate::store::{StoreError, Stores};
 
@@ -87,6 +87,10 @@ pub struct InitFacts {
     pub device_token: String,
     /// Soft findings to carry into the answer's assessment.
     pub findings: Vec<Finding>,
+    /// This IP's inits of the scene in the last minute, and everyone's (for the
+    /// proof-of-work's difficulty).
+    pub ip_inits: u64,
+    pub scene_inits: u64,
 }
 
 /// Why init refuses a client.
@@ -110,14 +114,15 @@ pub async fn at_init(
     let limits = scene.policy.limits;
     let who = frequency::subscriber(client_ip);
     let hot = &stores.hot;
-    if limits.inits_per_minute > 0 {
-        let n = hot
-            .count(&inits_key(&scene.id, &who), MINUTE_MS, 1, now_ms)
-            .await?;
-        if n > u64::from(limits.inits_per_minute) {
-            return Ok(Err(InitRefusal::Ip(Finding::InitFlood)));
-        }
+    let ip_inits = hot
+        .count(&inits_key(&scene.id, &who), MINUTE_MS, 1, now_ms)
+        .await?;
+    if limits.inits_per_minute > 0 && ip_inits > u64::from(limits.inits_per_minute) {
+        return Ok(Err(InitRefusal::Ip(Finding::InitFlood)));
     }
+    let scene_inits = hot
+        .count(&scene_inits_key(&scene.id), MINUTE_MS, 1, now_ms)
+        .await?;
     let mut findings = Vec::new();
     let device_token = match offered_device.filter(|d| key.is_genuine(d)) {
         Some(d) => d.to_owned(),
@@ -141,6 +146,8 @@ pub async fn at_init(
     Ok(Ok(InitFacts {
         device_token,
         findings,
+        ip_inits,
+        scene_inits,
     }))
 }
 

@@ -80,6 +80,9 @@ pub struct Cycle {
     /// The defence settings and client facts fixed at init.
     #[serde(default)]
     pub defence: CycleDefence,
+    /// The proof-of-work asked of this cycle, in bits (0: none; `risk::pow`).
+    #[serde(default)]
+    pub pow_bits: u8,
 }
 
 /// A cycle's defence settings (the scene's at init) and what init learnt about the client.
@@ -152,6 +155,8 @@ pub struct InitOutput {
     pub device_token: String,
     pub language: String,
     pub custom_text: std::collections::BTreeMap<String, String>,
+    /// The proof-of-work to send with the answer, in bits (0: none; `risk::pow`).
+    pub pow: u8,
 }
 
 /// One answer from the widget.
@@ -162,6 +167,9 @@ pub struct AnswerInput {
     pub nonce: String,
     pub attempt: u32,
     pub answer: Answer,
+    /// The proof-of-work's counter (decimal), when init asked for one.
+    #[serde(default)]
+    pub pow: Option<String>,
     /// The request's `User-Agent` header (set by the HTTP layer, never read from the body).
     #[serde(skip)]
     pub user_agent: Option<String>,
@@ -349,11 +357,11 @@ impl CycleService {
         let now = self.clock.now_ms();
         let allow_listed = scene.allows_ip(&input.client_ip);
         let offered = input.device_token.as_deref();
-        let (device_token, findings) = if allow_listed || test_preset.is_some() {
+        let (device_token, findings, pow_bits) = if allow_listed || test_preset.is_some() {
             let token = offered
                 .filter(|d| self.device_key.is_genuine(d))
                 .map_or_else(|| self.device_key.issue(), str::to_owned);
-            (token, Vec::new())
+            (token, Vec::new(), 0)
         } else {
             match guard::at_init(
                 &self.stores,
@@ -365,7 +373,17 @@ impl CycleService {
             )
             .await?
             {
-                Ok(facts) => (facts.device_token, facts.findings),
+                Ok(facts) => {
+                    let pressure = crate::risk::pow::Pressure {
+                        mode: scene.mode,
+                        suspicious_identity: !facts.findings.is_empty(),
+                        ip_inits: facts.ip_inits,
+                        ip_init_limit: scene.policy.limits.inits_per_minute,
+                        scene_inits: facts.scene_inits,
+                    };
+                    let bits = crate::risk::pow::bits(&scene.policy.pow, &pressure);
+                    (facts.device_token, facts.findings, bits)
+                }
                 Err(guard::InitRefusal::Ip(reason)) => {
                     tracing::info!(target: "stile::verdict", scene = %scene.id, ip = %input.client_ip, code = "F010", reason = ?reason, "init refused");
                     return Err(CycleError::Code(
@@ -412,6 +430,7 @@ impl CycleService {
                 findings,
                 record: scene.policy.record,
             },
+            pow_bits,
         };
         self.stores.hot.insert_cycle(&cycle).await?;
         Ok(InitOutput {
@@ -426,6 +445,7 @@ impl CycleService {
             device_token,
             language: scene.language,
             custom_text: scene.custom_text,
+            pow: pow_bits,
         })
     }
 
@@ -551,6 +571,24 @@ impl CycleService {
             cycle.closed_with = Some(VerifyCode::F017);
             self.stores.hot.replace_cycle(&cycle, version).await?;
             return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![]));
+        }
+        if cycle.pow_bits > 0 {
+            let solved = input
+                .pow
+                .as_deref()
+                .and_then(crate::risk::pow::parse_counter)
+                .is_some_and(|c| {
+                    crate::risk::pow::meets(&cycle.certify_id, &cycle.nonce, c, cycle.pow_bits)
+                });
+            if !solved {
+                // The widget always sends it: a client that does not is not the widget.
+                // The cycle is burnt, so skipping the work costs a new init.
+                cycle.state = CycleState::Closed;
+                cycle.closed_with = Some(VerifyCode::S001);
+                self.stores.hot.replace_cycle(&cycle, version).await?;
+                tracing::info!(target: "stile::verdict", scene = %cycle.scene_id, certify_id = %cycle.certify_id, code = "S001", bits = cycle.pow_bits, "proof-of-work missing or wrong");
+                return Ok(AnswerOutput::failed(VerifyCode::S001, false, vec![]));
+            }
         }
         cycle.attempts += 1;
         let verdict = match cycle.test_preset {

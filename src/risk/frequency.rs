@@ -47,6 +47,11 @@ pub fn inits_key(scene_id: &str, subscriber: &str) -> String {
     format!("i:{scene_id}:{subscriber}")
 }
 
+/// The counter of a scene's inits from everyone, per minute (its load).
+pub fn scene_inits_key(scene_id: &str) -> String {
+    format!("I:{scene_id}")
+}
+
 /// The counter of new device identities handed to one subscriber, per hour (all scenes).
 pub fn new_devices_key(subscriber: &str) -> String {
     format!("d:{subscriber}")

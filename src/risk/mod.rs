@@ -1,6 +1,7 @@
 //! The risk engine's pure parts: explainable [`Finding`]s about trajectories and
 //! environments (this file), how findings combine into a score and a decision per defence
-//! mode ([`score`]), and the frequency rules' keys and windows ([`frequency`]).
+//! mode ([`score`]), the frequency rules' keys and windows ([`frequency`]), and the
+//! adaptive proof-of-work ([`pow`]).
 //!
 //! Architecture invariant: `risk` knows nothing about HTTP or storage, and never fails
 //! because a signal is missing — absent data yields no finding, not an error. The cycle
@@ -8,6 +9,7 @@
 
 pub mod behaviour;
 pub mod frequency;
+pub mod pow;
 pub mod score;
 
 use serde::{Deserialize, Serialize};

@@ -41,6 +41,7 @@ fn cycle(id: &str, expires_at_ms: i64) -> Cycle {
         client_ip: "127.0.0.1".into(),
         device_token: "d".into(),
         defence: Default::default(),
+        pow_bits: 0,
     }
 }
 

@@ -55,7 +55,8 @@ async fn scene_crud_with_every_field() {
         "status": "test", "testPreset": "silent-fail-secondary-pass", "mode": "advanced",
         "policy": {"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"], "record": true,
                    "limits": {"ipPerHour": 100, "ipPerDay": 200, "devicePerHour": 10,
-                              "devicePerDay": 20, "initsPerMinute": 30}},
+                              "devicePerDay": 20, "initsPerMinute": 30},
+                   "pow": {"base": 10, "max": 16}},
         "language": "ar",
         "customText": {"SLIDE_TIP": "اسحب"}, "allowedUrls": ["shop.test"], "encryption": false
     });
@@ -77,7 +78,8 @@ async fn scene_crud_with_every_field() {
             "policy",
             json!({"maxAttempts": 3, "shadow": true, "allowIps": ["203.0.113.0/24"], "record": true,
                    "limits": {"ipPerHour": 100, "ipPerDay": 200, "devicePerHour": 10,
-                              "devicePerDay": 20, "initsPerMinute": 30}}),
+                              "devicePerDay": 20, "initsPerMinute": 30},
+                   "pow": {"base": 10, "max": 16}}),
         ),
         ("language", json!("ar")),
         ("allowedUrls", json!(["shop.test"])),
@@ -342,7 +344,8 @@ async fn the_codes_table_is_served() {
     let (s, body) = app.admin("GET", "/admin/v1/codes", None).await;
     assert_eq!(s, StatusCode::OK);
     let codes = body["codes"].as_array().unwrap();
-    assert_eq!(codes.len(), 20);
+    assert_eq!(codes.len(), 21);
+    assert!(codes.iter().any(|c| c["code"] == "S001"));
     assert!(
         codes
             .iter()

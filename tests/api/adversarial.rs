@@ -117,7 +117,8 @@ async fn answer_body(app: &TestApp, init: &Value, points: Vec<Point>) -> Value {
         json!({"kind": kind, "x": last / 300.0 * span, "trackWidth": 300, "pointer": "mouse",
                "points": points, "env": env()})
     };
-    json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer})
+    // The attacker does the proof-of-work, as it must.
+    crate::helpers::answer_body(init, 1, answer)
 }
 
 /// How far to drag on this cycle's challenge for a correct answer (track px).

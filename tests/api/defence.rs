@@ -509,7 +509,7 @@ async fn a_user_agent_header_that_contradicts_the_reported_one_is_weighed() {
         let (_, init) = init_as(&app, &id, None).await;
         let mut answer = slider_answer(fresh_seed(), 1.0);
         answer["env"] = json!({"webdriver": false, "ua": ua});
-        let body = json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer});
+        let body = crate::helpers::answer_body(&init, 1, answer);
         let out: Value = app
             .http
             .post(format!("{}/api/v1/answer", app.base))
@@ -533,4 +533,102 @@ async fn a_user_agent_header_that_contradicts_the_reported_one_is_weighed() {
         "the same string in both: nothing to say"
     );
     assert_eq!(reasons[1], json!(["user-agent-mismatch"]));
+}
+
+#[tokio::test]
+async fn the_proof_of_work_is_required_and_rises_with_the_clients_rate() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({"initsPerMinute": 40}))).await;
+    let (_, init) = init_as(&app, &id, None).await;
+    assert_eq!(init["pow"], 8, "the base level: {init}");
+    // Without it, or with a wrong counter, the answer is refused and the cycle burnt.
+    let mut body = crate::helpers::answer_body(&init, 1, slider_answer(fresh_seed(), 1.0));
+    let counter: u64 = body["pow"].as_str().unwrap().parse().unwrap();
+    let wrong = (counter + 1..)
+        .find(|c| {
+            !stile::risk::pow::meets(
+                init["certifyId"].as_str().unwrap(),
+                init["nonce"].as_str().unwrap(),
+                *c,
+                8,
+            )
+        })
+        .unwrap();
+    body["pow"] = json!(wrong.to_string());
+    let (_, out) = app.post_json("/api/v1/answer", &body).await;
+    assert_eq!(
+        (out["passed"].as_bool(), out["code"].as_str()),
+        (Some(false), Some("S001"))
+    );
+    let out = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
+    assert_eq!(out["code"], "S001", "a burnt cycle stays burnt: {out}");
+    let (_, init) = init_as(&app, &id, None).await;
+    let mut body = crate::helpers::answer_body(&init, 1, slider_answer(fresh_seed(), 1.0));
+    body.as_object_mut().unwrap().remove("pow");
+    let (_, out) = app.post_json("/api/v1/answer", &body).await;
+    assert_eq!(out["code"], "S001", "{out}");
+    for bad in [json!("0x1"), json!(-1), json!("99999999999999999999")] {
+        let (_, init) = init_as(&app, &id, None).await;
+        let mut body = crate::helpers::answer_body(&init, 1, slider_answer(fresh_seed(), 1.0));
+        body["pow"] = bad.clone();
+        let (s, out) = app.post_json("/api/v1/answer", &body).await;
+        assert!(
+            s == StatusCode::BAD_REQUEST || out["code"] == "S001",
+            "{bad}: {s} {out}"
+        );
+    }
+    // The same client asking for more: 5 inits so far; from the 10th of 40 per minute (¼)
+    // the difficulty rises by 2, from the 20th (½) by 4.
+    let mut seen = Vec::new();
+    for _ in 6..20 {
+        let (_, init) = init_as(&app, &id, None).await;
+        seen.push(init["pow"].as_u64().unwrap());
+    }
+    assert_eq!(&seen[..4], &[8; 4], "{seen:?}");
+    assert_eq!(&seen[4..], &[10; 10], "{seen:?}");
+    // A solved one passes, whatever the difficulty.
+    let (_, init) = init_as(&app, &id, None).await;
+    assert_eq!(init["pow"], 12);
+    let out = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
+    assert_eq!(out["passed"], true, "{out}");
+}
+
+#[tokio::test]
+async fn the_proof_of_work_follows_the_mode_and_the_policy() {
+    let app = spawn().await;
+    let advanced = scene(&app, "advanced", limits(json!({}))).await;
+    assert_eq!(init_as(&app, &advanced, None).await.1["pow"], 10);
+    // A forged identity costs more.
+    assert_eq!(init_as(&app, &advanced, Some("made.up")).await.1["pow"], 14);
+    let mut off = limits(json!({}));
+    off["pow"] = json!({"base": 8, "max": 0});
+    let off = scene(&app, "basic", off).await;
+    let (_, init) = init_as(&app, &off, None).await;
+    assert_eq!(init["pow"], 0);
+    let out = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
+    assert_eq!(out["passed"], true, "none asked, none needed: {out}");
+    let mut listed = limits(json!({}));
+    listed["allowIps"] = json!(["127.0.0.1"]);
+    let listed = scene(&app, "advanced", listed).await;
+    assert_eq!(
+        init_as(&app, &listed, None).await.1["pow"],
+        0,
+        "allow-listed"
+    );
+    for bad in [
+        json!({"base": 8, "max": 25}),
+        json!({"base": 12, "max": 10}),
+        json!({"bits": 3}),
+    ] {
+        let mut policy = limits(json!({}));
+        policy["pow"] = bad.clone();
+        let (s, body) = app
+            .admin(
+                "POST",
+                "/admin/v1/scenes",
+                Some(json!({"name": "p", "type": "slider", "mode": "basic", "policy": policy})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
 }

@@ -131,17 +131,15 @@ async fn recorded_verdicts(app: &crate::helpers::TestApp, scene: &str) -> Vec<St
 
 /// A new slider scene in Basic mode with recording on, so that a failed browser run can show
 /// why the server refused what it refused.
-async fn recorded_slider_scene(app: &crate::helpers::TestApp) -> String {
-    let (s, body) = app
-        .admin(
-            "POST",
-            "/admin/v1/scenes",
-            Some(
-                serde_json::json!({"name": "browser", "type": "slider", "mode": "basic",
-                                    "policy": {"maxAttempts": 5, "shadow": false, "record": true}}),
-            ),
-        )
-        .await;
+/// `pow_bits` fixes the proof-of-work asked (base and ceiling), or leaves the default.
+async fn recorded_slider_scene(app: &crate::helpers::TestApp, pow_bits: Option<u8>) -> String {
+    let mut policy = serde_json::json!({"maxAttempts": 5, "shadow": false, "record": true});
+    if let Some(bits) = pow_bits {
+        policy["pow"] = serde_json::json!({"base": bits, "max": bits});
+    }
+    let scene = serde_json::json!({"name": "browser", "type": "slider", "mode": "basic",
+                                   "policy": policy});
+    let (s, body) = app.admin("POST", "/admin/v1/scenes", Some(scene)).await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
@@ -155,9 +153,15 @@ async fn slider_passes_on_the_demo_in_real_chromium() {
     let app = spawn().await;
     let shots = root.join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let scene = recorded_slider_scene(&app).await;
-    let args = [app.base.clone(), scene.clone(), shots.display().to_string()];
-    run_browser_script(&app, &[&scene], "slider.mjs", &args).await;
+    let scene = recorded_slider_scene(&app, None).await;
+    let heavy = recorded_slider_scene(&app, Some(18)).await;
+    let args = [
+        app.base.clone(),
+        scene.clone(),
+        shots.display().to_string(),
+        heavy.clone(),
+    ];
+    run_browser_script(&app, &[&scene, &heavy], "slider.mjs", &args).await;
 }
 
 /// A test-only oracle for the browser run: what a person *sees* in a picture challenge

@@ -159,7 +159,7 @@ impl TestApp {
     }
 
     pub async fn answer(&self, init: &Value, attempt: u32, answer: Value) -> Value {
-        let body = json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": attempt, "answer": answer});
+        let body = answer_body(init, attempt, answer);
         let (status, out) = self.post_json("/api/v1/answer", &body).await;
         assert_eq!(status, StatusCode::OK, "answer: {out}");
         out
@@ -262,6 +262,21 @@ pub fn drag_points(seed: u64, reach: f64) -> Vec<[f64; 3]> {
         p[0] = ((p[0] * target / last).min(300.0) * 10.0).round() / 10.0;
     }
     points
+}
+
+/// The body of an answer to `init`, with the proof-of-work init asked for solved as the
+/// widget solves it.
+pub fn answer_body(init: &Value, attempt: u32, answer: Value) -> Value {
+    let mut body = json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": attempt, "answer": answer});
+    let bits = init["pow"].as_u64().unwrap_or(0) as u8;
+    if bits > 0 {
+        let (id, nonce) = (
+            init["certifyId"].as_str().unwrap_or(""),
+            init["nonce"].as_str().unwrap_or(""),
+        );
+        body["pow"] = json!(stile::risk::pow::solve(id, nonce, bits).to_string());
+    }
+    body
 }
 
 /// A seed no other call in this process has had (drags from it are new drags), whose full

@@ -1,29 +1,32 @@
 #!/usr/bin/env node
 // End-to-end check of the Stile widget in a real browser (Debian's Chromium via playwright-core).
 //
-//   node tests/browser/slider.mjs <baseUrl> <sceneId> <screenshotDir>
+//   node tests/browser/slider.mjs <baseUrl> <sceneId> <screenshotDir> [<powSceneId>]
 //
 // <sceneId> must be a slider scene with a demo page at <baseUrl>/demo/<sceneId>. For each of
 // popup/embed × captchaVerifyCallback/success the script fills the demo's sign-up form, drags the
 // slider like a person (lognormal submovements with corrections, tremor and drift, display-rate
-// samples, real waits), expects the demo backend's verdict T001, then replays the same token and expects
+// samples sent on schedule), expects the demo backend's verdict T001, then replays the same token and expects
 // F008. It also checks: a drag released halfway fails without a verdict; the keyboard path; a
-// touch drag on a phone-sized page; and that a browser showing navigator.webdriver is refused.
-// Every /api/v1/answer request is checked against the widget protocol on the way.
+// touch drag on a phone-sized page; that a browser showing navigator.webdriver is refused; and,
+// given <powSceneId> (a scene asking 18 bits of proof-of-work of everyone), that the widget
+// works the proof out and passes. Every /api/v1/answer request is checked against the widget
+// protocol on the way, its proof-of-work against node's own SHA-256.
 //
 // Prints one line per check and finally "N passed, M failed"; exits 1 on any failure.
 // Needs `npm ci` in tests/browser (playwright-core only; the browser is /usr/bin/chromium —
 // never `npx playwright install`).
 
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   AS_PERSON, ARGS, CHROMIUM, chromium, check, expect, mouseDrag, rand, randInt, report, sleep, totals, touchDrag, verdict,
 } from './lib.mjs';
 
-const [baseArg, sceneId, shotDir] = process.argv.slice(2);
+const [baseArg, sceneId, shotDir, powSceneId] = process.argv.slice(2);
 if (!baseArg || !sceneId || !shotDir) {
-  console.error('usage: node slider.mjs <baseUrl> <sceneId> <screenshotDir>');
+  console.error('usage: node slider.mjs <baseUrl> <sceneId> <screenshotDir> [<sceneId asking 18 bits of work>]');
   process.exit(2);
 }
 const baseUrl = baseArg.replace(/\/+$/, '');
@@ -36,23 +39,51 @@ writeFileSync(tracesFile, '');
 /* ----------------------------------------------------------------------------------------- */
 /* Page helpers                                                                              */
 
-function demoUrl(mode, style) {
-  return `${baseUrl}/demo/${encodeURIComponent(sceneId)}?mode=${mode}&style=${style}&lang=en`;
+function demoUrl(mode, style, scene = sceneId) {
+  return `${baseUrl}/demo/${encodeURIComponent(scene)}?mode=${mode}&style=${style}&lang=en`;
+}
+
+/** Leading zero bits of SHA-256 over `text` (the proof-of-work, checked independently). */
+function zeroBits(text) {
+  const d = createHash('sha256').update(text).digest();
+  let n = 0;
+  for (const b of d) {
+    if (b === 0) { n += 8; continue; }
+    return n + Math.clz32(b) - 24;
+  }
+  return n;
 }
 
 /**
  * Open a page and watch it: uncaught errors, and every answer the widget sends (checked against
  * the protocol: certifyId, nonce, attempt sequence, slider answer shape).
  */
-async function openDemo(context, mode, style) {
+async function openDemo(context, mode, style, scene = sceneId) {
   const page = await context.newPage();
-  const watch = { errors: [], answers: [], problems: [] };
+  const watch = { errors: [], answers: [], problems: [], inits: new Map() };
   page.on('pageerror', (e) => watch.errors.push(e.message));
+  page.on('response', async (res) => {
+    if (res.request().method() !== 'POST' || !res.url().endsWith('/api/v1/init')) return;
+    try {
+      const init = await res.json();
+      watch.inits.set(init.certifyId, { ...init, at: performance.now() });
+    } catch (e) {
+      /* an error response */
+    }
+  });
   page.on('request', (req) => {
     if (req.method() !== 'POST' || !req.url().endsWith('/api/v1/answer')) return;
     try {
       const body = JSON.parse(req.postData() || '{}');
+      body.sentAt = performance.now();
       watch.answers.push(body);
+      // The proof-of-work init asked for, checked with node's own SHA-256.
+      const init = watch.inits.get(body.certifyId);
+      if (init && init.pow > 0) {
+        if (typeof body.pow !== 'string' || zeroBits(`${body.certifyId}.${body.nonce}.${body.pow}`) < init.pow) {
+          watch.problems.push(`proof-of-work ${body.pow} does not meet ${init.pow} bits`);
+        }
+      }
       if (body.answer && body.answer.pointer !== 'keyboard' && Array.isArray(body.answer.points)) {
         appendFileSync(tracesFile, JSON.stringify(body.answer.points) + '\n');
       }
@@ -62,7 +93,7 @@ async function openDemo(context, mode, style) {
       watch.problems.push('answer body is not JSON');
     }
   });
-  await page.goto(demoUrl(mode, style), { waitUntil: 'load' });
+  await page.goto(demoUrl(mode, style, scene), { waitUntil: 'load' });
   await page.fill('#demo-username', `ada_${randInt(1000, 9999)}`);
   await page.fill('#demo-password', 'correct horse battery staple');
   return { page, watch };
@@ -254,6 +285,27 @@ async function touchOnPhone(browser) {
   }
 }
 
+/** A scene that asks for an 18-bit proof-of-work of everyone: the widget works it out. */
+async function heavyProofOfWork(browser) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  try {
+    const { page, watch } = await openDemo(context, 'embed', 'success', powSceneId);
+    await check('proof-of-work at 18 bits: the widget solves it and the drag passes', async () => {
+      await revealSlider(page, 'embed');
+      await mouseDrag(page);
+      const v = await verdict(page);
+      expect(v.code === 'T001', `verdict ${v.code}`);
+      watchProblems(watch);
+      const a = watch.answers[watch.answers.length - 1];
+      const init = watch.inits.get(a.certifyId);
+      expect(init && init.pow === 18, `init asked for ${init && init.pow} bits`);
+      return `counter ${a.pow}; answer sent ${Math.round(a.sentAt - init.at)} ms after init`;
+    });
+  } finally {
+    await context.close();
+  }
+}
+
 async function webdriverRefused() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   try {
@@ -286,6 +338,7 @@ try {
   await releaseHalfway(browser);
   await keyboardPath(browser);
   await touchOnPhone(browser);
+  if (powSceneId) await heavyProofOfWork(browser);
 } catch (e) {
   report(false, 'browser run', e.message.split('\n')[0]);
 } finally {

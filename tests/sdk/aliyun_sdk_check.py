@@ -7,6 +7,7 @@ the SDK sees Stile's verdicts and authentication errors as it would Alibaba Clou
 Prints one line per check and a final "N passed, M failed"; exits 1 on any failure.
 """
 
+import hashlib
 import json
 import math
 import random
@@ -45,6 +46,17 @@ def admin(method, path, body=None):
         return json.loads(resp.read() or b"null")
 
 
+def solve_pow(certify_id, nonce, bits):
+    """The widget's proof-of-work: the first counter whose SHA-256 over
+    "certifyId.nonce.counter" starts with `bits` zero bits."""
+    counter = 0
+    while True:
+        digest = hashlib.sha256(f"{certify_id}.{nonce}.{counter}".encode()).digest()
+        if int.from_bytes(digest, "big") >> (256 - bits) == 0:
+            return counter
+        counter += 1
+
+
 def pass_token(scene):
     """A real pass token: init, then a smooth drag to the end of a 300 px track (a new one
     each time: Stile refuses a drag it has seen before as a replay)."""
@@ -57,7 +69,10 @@ def pass_token(scene):
         pts.append([round(300 * p, 1), round(18 + 2 * math.sin(5 * s) + rng.uniform(-0.7, 0.7), 1), round(t)])
         t += 20 * rng.uniform(0.6, 1.4)
     answer = {"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": pts, "env": {"webdriver": False}}
-    out = post("/api/v1/answer", {"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer})
+    body = {"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer}
+    if init.get("pow"):
+        body["pow"] = str(solve_pow(init["certifyId"], init["nonce"], init["pow"]))
+    out = post("/api/v1/answer", body)
     assert out["passed"], out
     return out["captchaVerifyParam"]
 
