@@ -4,7 +4,8 @@
  * The browser half of Stile, a self-hosted CAPTCHA service. The Stile server serves this file
  * at /widget/AliyunCaptcha.js and speaks to it over a small JSON protocol:
  *
- *   POST {origin}/api/v1/init    → a verification cycle (certifyId, nonce, challenge kind)
+ *   POST {origin}/api/v1/init    → a verification cycle (certifyId, nonce, challenge kind, the
+ *                                  cycle's proof-of-work bits and signing program)
  *   POST {origin}/api/v1/answer  → { passed, captchaVerifyParam } or { passed:false, code, retry }
  *
  * {origin} is the origin this script was loaded from (document.currentScript), so a page can
@@ -308,6 +309,76 @@
       } while (performance.now() < until);
       yieldSlice(slice);
     })();
+  }
+
+  /* Dynamic verification (server: risk::dynamic). Init hands each cycle its own signing
+   * program, [seedA, seedB, op, k, op, k, …]; the answer's numbers, run through it, are the
+   * answer's `sig`. The numbers and the order are the server's `canonical`. */
+
+  var POINTER_CODES = { mouse: 1, touch: 2, pen: 3, keyboard: 4 };
+
+  function tenths(v) {
+    var q = Math.floor(Number(v) * 10 + 0.5);
+    if (q !== q) q = 0;
+    if (q > 2147483647) q = 2147483647;
+    if (q < -2147483648) q = -2147483648;
+    return q >>> 0;
+  }
+
+  function canonicalWords(certifyId, nonce, attempt, a) {
+    var out = [];
+    var head = certifyId + '.' + nonce;
+    for (var i = 0; i < head.length; i++) out.push(head.charCodeAt(i) & 0xff);
+    out.push(attempt >>> 0);
+    var pointer = POINTER_CODES[a.pointer] || 0;
+    var points = function () {
+      var pts = a.points || [];
+      out.push(pts.length);
+      for (var j = 0; j < pts.length; j++) out.push(tenths(pts[j][0]), tenths(pts[j][1]), tenths(pts[j][2]));
+    };
+    if (a.kind === 'slider') {
+      out.push(1, pointer, tenths(a.trackWidth));
+      points();
+    } else if (a.kind === 'one-click') {
+      out.push(2, pointer, tenths(a.click[0]), tenths(a.click[1]), tenths(a.click[2]));
+      points();
+    } else if (a.kind === 'jigsaw' || a.kind === 'image-restoration') {
+      out.push(a.kind === 'jigsaw' ? 3 : 4, pointer, tenths(a.trackWidth), tenths(a.x));
+      points();
+    } else {
+      out.push(5);
+    }
+    return out;
+  }
+
+  function dvStep(ops, s, w) {
+    s = (s ^ w) >>> 0;
+    for (var i = 0; i + 1 < ops.length; i += 2) {
+      var op = ops[i];
+      var k = ops[i + 1] >>> 0;
+      if (op === 0) s = (s + k) >>> 0;
+      else if (op === 1) s = (s ^ k) >>> 0;
+      else if (op === 2) {
+        var r = 1 + (k % 31);
+        s = ((s << r) | (s >>> (32 - r))) >>> 0;
+      } else if (op === 3) s = Math.imul(s, k | 1) >>> 0;
+      else s = (s ^ (s >>> (1 + (k % 16)))) >>> 0;
+    }
+    return s;
+  }
+
+  /** Run the cycle's program over `words`: 16 hex digits. */
+  function dvSign(program, words) {
+    var ops = program.slice(2);
+    var hex = '';
+    for (var lane = 0; lane < 2; lane++) {
+      var tweak = lane === 0 ? 0 : 0x9e3779b9;
+      var s = program[lane] >>> 0;
+      for (var i = 0; i < words.length; i++) s = dvStep(ops, s, (words[i] ^ tweak) >>> 0);
+      for (i = 0; i < 4; i++) s = dvStep(ops, s, tweak >>> 0);
+      hex += ('0000000' + s.toString(16)).slice(-8);
+    }
+    return hex;
   }
 
   /**
@@ -1481,7 +1552,8 @@
           maxAttempts: Number(data.maxAttempts) || 0,
           expiresAt: Date.now() + (Number(data.expiresIn) || 1200) * 1000,
           pow: null,
-          powWaiting: null
+          powWaiting: null,
+          program: Array.isArray(data.dv) ? data.dv.map(Number) : null
         });
         var bits = Math.min(Number(data.pow) || 0, 32);
         if (bits > 0) {
@@ -1533,6 +1605,7 @@
     var attempt = cycle.attempt + 1;
     var body = { certifyId: cycle.certifyId, nonce: cycle.nonce, attempt: attempt, answer: answer };
     if (cycle.pow) body.pow = cycle.pow;
+    if (cycle.program) body.sig = dvSign(cycle.program, canonicalWords(cycle.certifyId, cycle.nonce, attempt, answer));
     postJson('/api/v1/answer', body, this.timeout, this.abort && this.abort.signal).then(
       function (res) {
         if (gen !== self.generation || self.status === 'destroyed') return;

@@ -83,6 +83,9 @@ pub struct Cycle {
     /// The proof-of-work asked of this cycle, in bits (0: none; `risk::pow`).
     #[serde(default)]
     pub pow_bits: u8,
+    /// The program every answer must be signed with (`risk::dynamic`).
+    #[serde(default)]
+    pub program: Option<crate::risk::dynamic::Program>,
 }
 
 /// A cycle's defence settings (the scene's at init) and what init learnt about the client.
@@ -157,6 +160,8 @@ pub struct InitOutput {
     pub custom_text: std::collections::BTreeMap<String, String>,
     /// The proof-of-work to send with the answer, in bits (0: none; `risk::pow`).
     pub pow: u8,
+    /// The signing program for the answers, on the wire (`risk::dynamic`).
+    pub dv: Vec<u32>,
 }
 
 /// One answer from the widget.
@@ -170,6 +175,9 @@ pub struct AnswerInput {
     /// The proof-of-work's counter (decimal), when init asked for one.
     #[serde(default)]
     pub pow: Option<String>,
+    /// The answer signed with the cycle's program (`risk::dynamic`).
+    #[serde(default)]
+    pub sig: Option<String>,
     /// The request's `User-Agent` header (set by the HTTP layer, never read from the body).
     #[serde(skip)]
     pub user_agent: Option<String>,
@@ -431,6 +439,7 @@ impl CycleService {
                 record: scene.policy.record,
             },
             pow_bits,
+            program: Some(crate::risk::dynamic::Program::random(&mut rand::rng())),
         };
         self.stores.hot.insert_cycle(&cycle).await?;
         Ok(InitOutput {
@@ -446,6 +455,11 @@ impl CycleService {
             language: scene.language,
             custom_text: scene.custom_text,
             pow: pow_bits,
+            dv: cycle
+                .program
+                .as_ref()
+                .map(crate::risk::dynamic::Program::to_wire)
+                .unwrap_or_default(),
         })
     }
 
@@ -571,6 +585,26 @@ impl CycleService {
             cycle.closed_with = Some(VerifyCode::F017);
             self.stores.hot.replace_cycle(&cycle, version).await?;
             return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![]));
+        }
+        if let Some(program) = &cycle.program {
+            let expected = program.sign(
+                &cycle.certify_id,
+                &cycle.nonce,
+                input.attempt,
+                &input.answer,
+            );
+            let signed = input
+                .sig
+                .as_deref()
+                .is_some_and(|s| ct_eq(s.as_bytes(), expected.as_bytes()));
+            if !signed {
+                // Not signed by the cycle's program: a captured, altered or hand-made request.
+                cycle.state = CycleState::Closed;
+                cycle.closed_with = Some(VerifyCode::F017);
+                self.stores.hot.replace_cycle(&cycle, version).await?;
+                tracing::info!(target: "stile::verdict", scene = %cycle.scene_id, certify_id = %cycle.certify_id, code = "F017", reason = "unsigned", "answer not signed with the cycle's program");
+                return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![]));
+            }
         }
         if cycle.pow_bits > 0 {
             let solved = input

@@ -1,13 +1,14 @@
 //! The risk engine's pure parts: explainable [`Finding`]s about trajectories and
 //! environments (this file), how findings combine into a score and a decision per defence
 //! mode ([`score`]), the frequency rules' keys and windows ([`frequency`]), and the
-//! adaptive proof-of-work ([`pow`]).
+//! adaptive proof-of-work ([`pow`]) and the per-cycle signing programs ([`dynamic`]).
 //!
 //! Architecture invariant: `risk` knows nothing about HTTP or storage, and never fails
 //! because a signal is missing — absent data yields no finding, not an error. The cycle
 //! service gathers the signals (counters, device tokens) and hands them in.
 
 pub mod behaviour;
+pub mod dynamic;
 pub mod frequency;
 pub mod pow;
 pub mod score;

@@ -42,6 +42,7 @@ fn cycle(id: &str, expires_at_ms: i64) -> Cycle {
         device_token: "d".into(),
         defence: Default::default(),
         pow_bits: 0,
+        program: None,
     }
 }
 

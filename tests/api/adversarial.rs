@@ -292,6 +292,182 @@ async fn run(n: usize) -> Vec<(Attacker, &'static str, &'static str, usize, usiz
     rows
 }
 
+/// How a volume attacker shows itself on each attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Disguise {
+    /// One IP, one device token kept like a browser keeps it.
+    OneDevice,
+    /// One IP, no device token (a new identity every time).
+    NewIdentities,
+    /// One IP, a random `X-Forwarded-For` on every request (no proxy is trusted).
+    SpoofedForwardedFor,
+    /// A different IP every time, behind a proxy the server trusts (a botnet or residential
+    /// proxies), no device token.
+    Botnet,
+}
+
+impl Disguise {
+    fn name(self) -> &'static str {
+        match self {
+            Disguise::OneDevice => "one IP, one device",
+            Disguise::NewIdentities => "one IP, a new device identity each time",
+            Disguise::SpoofedForwardedFor => "one IP, a spoofed X-Forwarded-For each time",
+            Disguise::Botnet => "a new IP each time (botnet)",
+        }
+    }
+}
+
+/// What a volume run got: tokens, refusals by code, the proof-of-work asked and paid.
+#[derive(Default)]
+struct Volume {
+    tokens: usize,
+    refused: std::collections::BTreeMap<String, usize>,
+    bits: Vec<u8>,
+    hashes: u64,
+}
+
+/// `n` attempts within one minute (of the service's clock, whatever the attacker's hashing
+/// takes) against a slider scene with the default limits but `per_minute` inits per IP,
+/// each a synthetic person's perfect drag (so that only the volume layers act); the
+/// attacker does the proof-of-work.
+async fn volume(
+    app: &TestApp,
+    mode: &str,
+    who: Disguise,
+    (n, per_minute): (usize, u32),
+    rng: &mut StdRng,
+) -> Volume {
+    let (s, body) = app
+        .admin(
+            "POST",
+            "/admin/v1/scenes",
+            Some(json!({"name": "flooded", "type": "slider", "mode": mode,
+                        "policy": {"maxAttempts": 5, "shadow": false,
+                                   "limits": {"initsPerMinute": per_minute}}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let scene = body["id"].as_str().unwrap().to_owned();
+    let mut out = Volume::default();
+    let mut device: Option<String> = None;
+    // The run's minute: the next one on the service's clock, held there attempt by attempt.
+    let minute = (app.clock.now_ms() / 60_000 + 1) * 60_000;
+    let at = |ms: i64| app.clock.advance_ms(ms - app.clock.now_ms());
+    for i in 0..n {
+        let start = minute + 1_000 + (i as i64 * 50_000 / n as i64);
+        at(start);
+        let forwarded = match who {
+            Disguise::SpoofedForwardedFor => {
+                Some(format!("198.51.100.{}", rng.random_range(1..255)))
+            }
+            Disguise::Botnet => Some(format!(
+                "10.{}.{}.{}",
+                i / 65_536 % 256,
+                i / 256 % 256,
+                i % 256
+            )),
+            _ => None,
+        };
+        let post = |path: &str, body: &Value| {
+            let mut req = app.http.post(format!("{}{path}", app.base)).json(body);
+            if let Some(ip) = &forwarded {
+                req = req.header("x-forwarded-for", ip);
+            }
+            req.send()
+        };
+        let mut init_body = json!({"sceneId": scene, "pageUrl": "http://shop.test/p"});
+        if who == Disguise::OneDevice
+            && let Some(d) = &device
+        {
+            init_body["deviceToken"] = json!(d);
+        }
+        let resp = post("/api/v1/init", &init_body).await.unwrap();
+        let init: Value = resp.json().await.unwrap();
+        let Some(certify) = init["certifyId"].as_str() else {
+            *out.refused
+                .entry(init["code"].as_str().unwrap_or("?").to_owned())
+                .or_default() += 1;
+            continue;
+        };
+        device = init["deviceToken"].as_str().map(str::to_owned);
+        let bits = init["pow"].as_u64().unwrap_or(0) as u8;
+        out.bits.push(bits);
+        let d = distance(app, &init).await;
+        let body = answer_body(app, &init, aim(synth::human(rng, d, Pointer::Mouse), d)).await;
+        if bits > 0 {
+            let counter: u64 = body["pow"].as_str().unwrap().parse().unwrap();
+            out.hashes += counter + 1;
+        }
+        let _ = certify;
+        at(start + 3_000);
+        let answered: Value = post("/api/v1/answer", &body)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match answered["captchaVerifyParam"].as_str() {
+            Some(t) if verifies(app, t).await => out.tokens += 1,
+            _ => {
+                let code = answered["code"].as_str().unwrap_or("?").to_owned();
+                *out.refused.entry(code).or_default() += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Every volume attacker in both modes, `n` attempts each; prints the table.
+async fn run_volume(n: usize, per_minute: u32) -> Vec<(Disguise, &'static str, Volume)> {
+    let direct = spawn().await;
+    let proxied = crate::helpers::spawn_in(tempfile::tempdir().unwrap(), |s| {
+        s.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let mut rng = StdRng::seed_from_u64(0xF100D);
+    let mut rows = Vec::new();
+    println!(
+        "| attacker ({n} attempts in one minute; {per_minute} inits per IP per minute allowed) | mode | tokens | refused | proof-of-work bits | hashes per token |"
+    );
+    println!("|---|---|---:|---|---|---:|");
+    for who in [
+        Disguise::OneDevice,
+        Disguise::NewIdentities,
+        Disguise::SpoofedForwardedFor,
+        Disguise::Botnet,
+    ] {
+        for mode in ["basic", "advanced"] {
+            let app = if who == Disguise::Botnet {
+                &proxied
+            } else {
+                &direct
+            };
+            let v = volume(app, mode, who, (n, per_minute), &mut rng).await;
+            let refused = if v.refused.is_empty() {
+                "—".to_owned()
+            } else {
+                v.refused
+                    .iter()
+                    .map(|(c, k)| format!("{c} ×{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let (lo, hi) = (
+                v.bits.iter().min().copied().unwrap_or(0),
+                v.bits.iter().max().copied().unwrap_or(0),
+            );
+            println!(
+                "| {} | {mode} | {}/{n} | {refused} | {lo}–{hi} | {} |",
+                who.name(),
+                v.tokens,
+                v.hashes / v.tokens.max(1) as u64
+            );
+            rows.push((who, mode, v));
+        }
+    }
+    rows
+}
+
 #[tokio::test]
 async fn smoke() {
     let rows = run(12).await;
@@ -312,9 +488,35 @@ async fn smoke() {
 }
 
 #[tokio::test]
+async fn volume_smoke() {
+    // 26 attempts in a minute against 20 allowed per IP: the limit holds whatever the
+    // disguise, unless the addresses really differ; the proof-of-work rises as it nears.
+    for (who, mode, v) in run_volume(26, 20).await {
+        let (lo, hi) = (
+            v.bits.iter().min().copied().unwrap_or(0),
+            v.bits.iter().max().copied().unwrap_or(0),
+        );
+        if who == Disguise::Botnet {
+            assert!(
+                v.tokens >= 24,
+                "{mode}: every address is new ({} tokens)",
+                v.tokens
+            );
+            assert_eq!(hi, lo, "{mode}: nothing singles one address out");
+        } else {
+            assert!(v.tokens <= 20, "{} {mode}: {} tokens", who.name(), v.tokens);
+            assert_eq!(v.refused.get("F010"), Some(&6), "{} {mode}", who.name());
+            assert!(hi >= lo + 6, "{} {mode}: bits {lo}–{hi}", who.name());
+        }
+    }
+}
+
+#[tokio::test]
 #[ignore = "the full run (minutes); its table goes in docs/ADVERSARIAL.md"]
 async fn full() {
     run(200).await;
+    println!();
+    run_volume(1000, 120).await;
 }
 
 #[test]

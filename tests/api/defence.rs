@@ -632,3 +632,50 @@ async fn the_proof_of_work_follows_the_mode_and_the_policy() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn answers_must_be_signed_with_their_own_cycles_program() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({}))).await;
+    let (_, init) = init_as(&app, &id, None).await;
+    let program = init["dv"].as_array().unwrap();
+    assert_eq!(program.len(), 26, "two seeds and twelve operations: {init}");
+    let (_, other) = init_as(&app, &id, None).await;
+    assert_ne!(other["dv"], init["dv"], "a fresh program per cycle");
+    let answer = slider_answer(fresh_seed(), 1.0);
+    // Unsigned, or signed wrongly: F017, and the cycle is burnt.
+    for tamper in ["drop", "flip"] {
+        let (_, init) = init_as(&app, &id, None).await;
+        let mut body = crate::helpers::answer_body(&init, 1, answer.clone());
+        if tamper == "drop" {
+            body.as_object_mut().unwrap().remove("sig");
+        } else {
+            let sig = body["sig"].as_str().unwrap();
+            let flipped = if sig.starts_with('0') { "1" } else { "0" };
+            body["sig"] = json!(format!("{flipped}{}", &sig[1..]));
+        }
+        let (_, out) = app.post_json("/api/v1/answer", &body).await;
+        assert_eq!(out["code"], "F017", "{tamper}: {out}");
+        let again = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
+        assert_eq!(
+            again["code"], "F017",
+            "{tamper}: the cycle is closed: {again}"
+        );
+    }
+    // A request signed for one cycle, moved into another (its id and nonce swapped in).
+    let mut moved = crate::helpers::answer_body(&init, 1, answer.clone());
+    moved["certifyId"] = other["certifyId"].clone();
+    moved["nonce"] = other["nonce"].clone();
+    let (_, out) = app.post_json("/api/v1/answer", &moved).await;
+    assert_eq!(out["code"], "F017", "{out}");
+    // Changing one number of a signed answer breaks it.
+    let (_, init) = init_as(&app, &id, None).await;
+    let mut body = crate::helpers::answer_body(&init, 1, answer.clone());
+    body["answer"]["points"][3][1] = json!(body["answer"]["points"][3][1].as_f64().unwrap() + 0.5);
+    let (_, out) = app.post_json("/api/v1/answer", &body).await;
+    assert_eq!(out["code"], "F017", "{out}");
+    // Signed properly, the same answer passes.
+    let (_, init) = init_as(&app, &id, None).await;
+    let out = app.answer(&init, 1, answer).await;
+    assert_eq!(out["passed"], true, "{out}");
+}

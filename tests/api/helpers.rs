@@ -264,10 +264,28 @@ pub fn drag_points(seed: u64, reach: f64) -> Vec<[f64; 3]> {
     points
 }
 
-/// The body of an answer to `init`, with the proof-of-work init asked for solved as the
-/// widget solves it.
+/// The body of an answer to `init`, signed with the cycle's program and with the
+/// proof-of-work init asked for solved, as the widget does both.
 pub fn answer_body(init: &Value, attempt: u32, answer: Value) -> Value {
     let mut body = json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": attempt, "answer": answer});
+    // Signed with the cycle's program, as the widget signs (an answer that does not parse
+    // goes unsigned: the server refuses its body first).
+    if let (Some(wire), Ok(parsed)) = (
+        init["dv"].as_array(),
+        serde_json::from_value::<stile::challenge::Answer>(body["answer"].clone()),
+    ) {
+        let wire: Vec<u32> = wire
+            .iter()
+            .map(|v| v.as_u64().unwrap_or(0) as u32)
+            .collect();
+        let program = stile::risk::dynamic::Program::from_wire(&wire).expect("a program");
+        body["sig"] = json!(program.sign(
+            init["certifyId"].as_str().unwrap_or(""),
+            init["nonce"].as_str().unwrap_or(""),
+            attempt,
+            &parsed
+        ));
+    }
     let bits = init["pow"].as_u64().unwrap_or(0) as u8;
     if bits > 0 {
         let (id, nonce) = (

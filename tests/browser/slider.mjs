@@ -77,6 +77,7 @@ async function openDemo(context, mode, style, scene = sceneId) {
       const body = JSON.parse(req.postData() || '{}');
       body.sentAt = performance.now();
       watch.answers.push(body);
+      if (!/^[0-9a-f]{16}$/.test(body.sig || '')) watch.problems.push(`answer not signed: ${body.sig}`);
       // The proof-of-work init asked for, checked with node's own SHA-256.
       const init = watch.inits.get(body.certifyId);
       if (init && init.pow > 0) {

@@ -57,6 +57,41 @@ def solve_pow(certify_id, nonce, bits):
         counter += 1
 
 
+def _tenths(v):
+    q = math.floor(float(v) * 10 + 0.5)
+    return max(-(2**31), min(2**31 - 1, q)) & 0xFFFFFFFF
+
+
+def sign_answer(program, certify_id, nonce, attempt, answer):
+    """The widget's signature (Stile's risk::dynamic) of a slider answer: the cycle's
+    program run over the canonical numbers of the answer."""
+    words = [b for b in f"{certify_id}.{nonce}".encode()] + [attempt]
+    words += [1, {"mouse": 1, "touch": 2, "pen": 3, "keyboard": 4}[answer["pointer"]], _tenths(answer["trackWidth"])]
+    words.append(len(answer["points"]))
+    for p in answer["points"]:
+        words += [_tenths(v) for v in p]
+    ops = program[2:]
+    out = ""
+    for lane, tweak in enumerate([0, 0x9E3779B9]):
+        s = program[lane]
+        for w in words + [None] * 4:
+            s ^= tweak if w is None else (w ^ tweak)
+            for op, k in zip(ops[0::2], ops[1::2]):
+                if op == 0:
+                    s = (s + k) & 0xFFFFFFFF
+                elif op == 1:
+                    s ^= k
+                elif op == 2:
+                    r = 1 + k % 31
+                    s = ((s << r) | (s >> (32 - r))) & 0xFFFFFFFF
+                elif op == 3:
+                    s = (s * (k | 1)) & 0xFFFFFFFF
+                else:
+                    s ^= s >> (1 + k % 16)
+        out += f"{s:08x}"
+    return out
+
+
 def pass_token(scene):
     """A real pass token: init, then a smooth drag to the end of a 300 px track (a new one
     each time: Stile refuses a drag it has seen before as a replay)."""
@@ -70,6 +105,8 @@ def pass_token(scene):
         t += 20 * rng.uniform(0.6, 1.4)
     answer = {"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": pts, "env": {"webdriver": False}}
     body = {"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer}
+    if init.get("dv"):
+        body["sig"] = sign_answer(init["dv"], init["certifyId"], init["nonce"], 1, answer)
     if init.get("pow"):
         body["pow"] = str(solve_pow(init["certifyId"], init["nonce"], init["pow"]))
     out = post("/api/v1/answer", body)
