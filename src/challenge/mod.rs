@@ -128,6 +128,17 @@ impl Answer {
         }
     }
 
+    /// When the reported input ended, in ms since the challenge was rendered (the last
+    /// sample, or the click); `None` for answers with no input.
+    pub fn input_ended_ms(&self) -> Option<f64> {
+        match self {
+            Answer::Slider(a) => a.points.last().map(|p| p[2]),
+            Answer::Jigsaw(a) | Answer::ImageRestoration(a) => a.points.last().map(|p| p[2]),
+            Answer::OneClick(a) => Some(a.click[2]),
+            Answer::Silent { .. } => None,
+        }
+    }
+
     /// The pointer's name (`mouse`, `touch`, `pen`, `keyboard`), for the drag types.
     pub fn pointer(&self) -> Option<&'static str> {
         let pointer = match self {

@@ -654,6 +654,12 @@ impl CycleService {
         if !skip_risk {
             findings.extend(cycle.defence.findings.iter().copied());
             findings.extend(crate::risk::weighed_environment(input.answer.env()));
+            if let Some(ended) = input.answer.input_ended_ms() {
+                findings.extend(crate::risk::timing_finding(
+                    ended,
+                    now - cycle.created_at_ms,
+                ));
+            }
             let reported = &input.answer.env().ua;
             if let Some(header) = input.user_agent.as_deref()
                 && !reported.is_empty()
@@ -698,8 +704,12 @@ impl CycleService {
         } else {
             match assessment.decide(cycle.defence.mode) {
                 Some(code @ (VerifyCode::F010 | VerifyCode::F011)) => Some(code),
-                // A drag seen before: a replay, whatever the challenge thought of it.
-                Some(VerifyCode::F017) if findings.contains(&Finding::ReplayedTrajectory) => {
+                // A drag seen before (a replay), or one sent before it could have ended:
+                // whatever the challenge thought of it.
+                Some(VerifyCode::F017)
+                    if findings.contains(&Finding::ReplayedTrajectory)
+                        || findings.contains(&Finding::ImpossibleTiming) =>
+                {
                     Some(VerifyCode::F017)
                 }
                 // F001 on the score, F009 for a strict finding in Advanced mode.

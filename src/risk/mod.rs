@@ -84,6 +84,23 @@ pub enum Finding {
     /// This drag's timing and height, sample for sample, were seen before: a captured
     /// drag sent again (scaled or not).
     ReplayedTrajectory,
+    /// The answer arrived sooner after init than the input it reports took: its times
+    /// were made up, not lived through.
+    ImpossibleTiming,
+}
+
+/// Slack for [`timing_finding`]: what an honest client's clock and the server's may drift
+/// apart over a cycle, plus rounding.
+const TIMING_SLACK_MS: f64 = 250.0;
+
+/// Whether an answer whose input ended `claimed_ms` after its challenge was rendered can
+/// have come `elapsed_ms` after init. The challenge is rendered after init answers, so the
+/// claim cannot exceed the time since init (network delays only make it smaller); anything
+/// past a small slack is a script that sent its made-up drag without waiting for it.
+pub fn timing_finding(claimed_ms: f64, elapsed_ms: i64) -> Option<Finding> {
+    let elapsed = elapsed_ms.max(0) as f64;
+    (claimed_ms.is_finite() && claimed_ms > elapsed * 1.02 + TIMING_SLACK_MS)
+        .then_some(Finding::ImpossibleTiming)
 }
 
 /// A fingerprint of a drag that survives scaling it along the track: the sampling
@@ -284,6 +301,25 @@ pub(crate) mod tests {
     use super::*;
 
     const NO_KEYS: (f64, &[f64]) = (300.0, &[]);
+
+    #[test]
+    fn an_answer_cannot_arrive_before_its_input_ended() {
+        // Input that ended 2.4 s after render: fine 2.4 s or more after init, and within
+        // the slack a little before; not 1 s after init.
+        assert_eq!(timing_finding(2_400.0, 2_400), None);
+        assert_eq!(timing_finding(2_400.0, 60_000), None);
+        assert_eq!(timing_finding(2_400.0, 2_200), None, "within the slack");
+        assert_eq!(
+            timing_finding(2_400.0, 1_000),
+            Some(Finding::ImpossibleTiming)
+        );
+        assert_eq!(timing_finding(2_400.0, -5), Some(Finding::ImpossibleTiming));
+        assert_eq!(
+            timing_finding(f64::NAN, 0),
+            None,
+            "malformed input is judged elsewhere"
+        );
+    }
 
     /// A seeded human-like drag over `width` px ending at `reach` of it: minimum-jerk
     /// progress, uneven sampling, vertical wobble.

@@ -32,7 +32,7 @@ impl Finding {
         use Finding::*;
         match self {
             Malformed | TimeReversed | OutOfBounds | BadGeometry | KindMismatch | Inconsistent
-            | ReplayedTrajectory => Weight::Decisive(VerifyCode::F017),
+            | ReplayedTrajectory | ImpossibleTiming => Weight::Decisive(VerifyCode::F017),
             NotAtTarget => Weight::Decisive(VerifyCode::F015),
             Sparse | TooFast | RuledLine | ConstantSpeed | Webdriver | NoApproach | NotKeyboard
             | UntrustedEvents | Headless => Weight::Decisive(VerifyCode::F024),

@@ -36,6 +36,9 @@ enum Attacker {
     Generator(Family),
     /// A person's recorded drags replayed, jittered, into new cycles.
     RecordedReplay,
+    /// A person's drag, sent the moment it is made up rather than after the time it
+    /// claims to have taken (a script that does not wait).
+    Impatient,
     /// Synthetic people (the false-positive side).
     Person,
 }
@@ -49,6 +52,7 @@ impl Attacker {
             Attacker::StraightLine => "straight-line drag (naive automation)".into(),
             Attacker::Generator(f) => format!("generator: {}", f.name()),
             Attacker::RecordedReplay => "recorded human drags, jittered".into(),
+            Attacker::Impatient => "a person's drag sent without waiting for it".into(),
             Attacker::Person => "synthetic people".into(),
         }
     }
@@ -144,7 +148,7 @@ fn aim(mut points: Vec<Point>, d: f64) -> Vec<Point> {
 
 /// Sends an answer; the token if the server verification accepts it.
 async fn submit(app: &TestApp, body: &Value) -> Option<String> {
-    let (s, out) = app.post_json("/api/v1/answer", body).await;
+    let (s, out) = app.post_answer(body).await;
     if s != StatusCode::OK || out["passed"] != true {
         return None;
     }
@@ -188,6 +192,14 @@ async fn attempt(
                 })
                 .collect();
             aim(jittered, d)
+        }
+        Attacker::Impatient => {
+            let body = answer_body(app, &init, aim(synth::human(rng, d, Pointer::Mouse), d)).await;
+            let (s, out) = app.post_json("/api/v1/answer", &body).await;
+            return match out["captchaVerifyParam"].as_str() {
+                Some(t) if s == StatusCode::OK => verifies(app, t).await,
+                _ => false,
+            };
         }
         Attacker::RawReplay => {
             // Capture a person's passing answer, then send it again, verbatim.
@@ -260,6 +272,7 @@ async fn run(n: usize) -> Vec<(Attacker, &'static str, &'static str, usize, usiz
         Attacker::Generator(Family::Physics),
         Attacker::Generator(Family::MinimumJerk),
         Attacker::RecordedReplay,
+        Attacker::Impatient,
         Attacker::Person,
     ];
     let mut rows = Vec::new();
@@ -399,7 +412,7 @@ async fn volume(
             out.hashes += counter + 1;
         }
         let _ = certify;
-        at(start + 3_000);
+        app.live_through(&body);
         let answered: Value = post("/api/v1/answer", &body)
             .await
             .unwrap()
@@ -473,7 +486,10 @@ async fn smoke() {
     let rows = run(12).await;
     for (who, kind, mode, k, n) in rows {
         match who {
-            Attacker::RawReplay | Attacker::ForgedToken | Attacker::StraightLine => {
+            Attacker::RawReplay
+            | Attacker::ForgedToken
+            | Attacker::StraightLine
+            | Attacker::Impatient => {
                 assert_eq!(k, 0, "{} on {kind}/{mode}: {k} of {n} passed", who.name())
             }
             Attacker::Person if mode == "basic" => {

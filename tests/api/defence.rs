@@ -510,6 +510,7 @@ async fn a_user_agent_header_that_contradicts_the_reported_one_is_weighed() {
         let mut answer = slider_answer(fresh_seed(), 1.0);
         answer["env"] = json!({"webdriver": false, "ua": ua});
         let body = crate::helpers::answer_body(&init, 1, answer);
+        app.live_through(&body);
         let out: Value = app
             .http
             .post(format!("{}/api/v1/answer", app.base))
@@ -555,7 +556,7 @@ async fn the_proof_of_work_is_required_and_rises_with_the_clients_rate() {
         })
         .unwrap();
     body["pow"] = json!(wrong.to_string());
-    let (_, out) = app.post_json("/api/v1/answer", &body).await;
+    let (_, out) = app.post_answer(&body).await;
     assert_eq!(
         (out["passed"].as_bool(), out["code"].as_str()),
         (Some(false), Some("S001"))
@@ -565,13 +566,13 @@ async fn the_proof_of_work_is_required_and_rises_with_the_clients_rate() {
     let (_, init) = init_as(&app, &id, None).await;
     let mut body = crate::helpers::answer_body(&init, 1, slider_answer(fresh_seed(), 1.0));
     body.as_object_mut().unwrap().remove("pow");
-    let (_, out) = app.post_json("/api/v1/answer", &body).await;
+    let (_, out) = app.post_answer(&body).await;
     assert_eq!(out["code"], "S001", "{out}");
     for bad in [json!("0x1"), json!(-1), json!("99999999999999999999")] {
         let (_, init) = init_as(&app, &id, None).await;
         let mut body = crate::helpers::answer_body(&init, 1, slider_answer(fresh_seed(), 1.0));
         body["pow"] = bad.clone();
-        let (s, out) = app.post_json("/api/v1/answer", &body).await;
+        let (s, out) = app.post_answer(&body).await;
         assert!(
             s == StatusCode::BAD_REQUEST || out["code"] == "S001",
             "{bad}: {s} {out}"
@@ -654,7 +655,7 @@ async fn answers_must_be_signed_with_their_own_cycles_program() {
             let flipped = if sig.starts_with('0') { "1" } else { "0" };
             body["sig"] = json!(format!("{flipped}{}", &sig[1..]));
         }
-        let (_, out) = app.post_json("/api/v1/answer", &body).await;
+        let (_, out) = app.post_answer(&body).await;
         assert_eq!(out["code"], "F017", "{tamper}: {out}");
         let again = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
         assert_eq!(
@@ -666,16 +667,37 @@ async fn answers_must_be_signed_with_their_own_cycles_program() {
     let mut moved = crate::helpers::answer_body(&init, 1, answer.clone());
     moved["certifyId"] = other["certifyId"].clone();
     moved["nonce"] = other["nonce"].clone();
-    let (_, out) = app.post_json("/api/v1/answer", &moved).await;
+    let (_, out) = app.post_answer(&moved).await;
     assert_eq!(out["code"], "F017", "{out}");
     // Changing one number of a signed answer breaks it.
     let (_, init) = init_as(&app, &id, None).await;
     let mut body = crate::helpers::answer_body(&init, 1, answer.clone());
     body["answer"]["points"][3][1] = json!(body["answer"]["points"][3][1].as_f64().unwrap() + 0.5);
-    let (_, out) = app.post_json("/api/v1/answer", &body).await;
+    let (_, out) = app.post_answer(&body).await;
     assert_eq!(out["code"], "F017", "{out}");
     // Signed properly, the same answer passes.
     let (_, init) = init_as(&app, &id, None).await;
     let out = app.answer(&init, 1, answer).await;
+    assert_eq!(out["passed"], true, "{out}");
+}
+
+#[tokio::test]
+async fn an_answer_sent_before_its_drag_could_have_ended_is_f017() {
+    let app = spawn().await;
+    let id = scene(&app, "basic", limits(json!({}))).await;
+    let (_, init) = init_as(&app, &id, None).await;
+    let body = crate::helpers::answer_body(&init, 1, slider_answer(fresh_seed(), 1.0));
+    // The drag reports ending seconds after render; the answer comes at once.
+    let ended = body["answer"]["points"].as_array().unwrap().last().unwrap()[2]
+        .as_f64()
+        .unwrap();
+    assert!(ended > 1_000.0, "{ended}");
+    let (_, out) = app.post_json("/api/v1/answer", &body).await;
+    assert_eq!(out["code"], "F017", "{out}");
+    // A new drag, answered after living through it, passes (the first drag is known now:
+    // sending it again would be a replay).
+    let (_, init) = init_as(&app, &id, None).await;
+    let body = crate::helpers::answer_body(&init, 1, slider_answer(fresh_seed(), 1.0));
+    let (_, out) = app.post_answer(&body).await;
     assert_eq!(out["passed"], true, "{out}");
 }

@@ -158,9 +158,30 @@ impl TestApp {
         body
     }
 
+    /// Let the service's clock pass the time the answer in `body` says its input took
+    /// (the server refuses an answer that arrives before its drag could have ended), as a
+    /// person's answer would.
+    pub fn live_through(&self, body: &Value) {
+        let a = &body["answer"];
+        let ended = a["points"]
+            .as_array()
+            .and_then(|p| p.last())
+            .and_then(|p| p[2].as_f64())
+            .or_else(|| a["click"][2].as_f64())
+            .unwrap_or(0.0);
+        self.clock
+            .advance_ms(ended.clamp(0.0, 600_000.0) as i64 + 50);
+    }
+
+    /// POST an answer body, after living through its input (see [`TestApp::live_through`]).
+    pub async fn post_answer(&self, body: &Value) -> (StatusCode, Value) {
+        self.live_through(body);
+        self.post_json("/api/v1/answer", body).await
+    }
+
     pub async fn answer(&self, init: &Value, attempt: u32, answer: Value) -> Value {
         let body = answer_body(init, attempt, answer);
-        let (status, out) = self.post_json("/api/v1/answer", &body).await;
+        let (status, out) = self.post_answer(&body).await;
         assert_eq!(status, StatusCode::OK, "answer: {out}");
         out
     }

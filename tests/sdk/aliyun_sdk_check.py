@@ -12,6 +12,7 @@ import json
 import math
 import random
 import sys
+import time
 import urllib.request
 
 from alibabacloud_captcha20230305 import models as captcha_models
@@ -109,6 +110,8 @@ def pass_token(scene):
         body["sig"] = sign_answer(init["dv"], init["certifyId"], init["nonce"], 1, answer)
     if init.get("pow"):
         body["pow"] = str(solve_pow(init["certifyId"], init["nonce"], init["pow"]))
+    # A person's answer comes after the drag it reports: Stile refuses one sent sooner.
+    time.sleep(pts[-1][2] / 1000 + 0.05)
     out = post("/api/v1/answer", body)
     assert out["passed"], out
     return out["captchaVerifyParam"]
