@@ -1,5 +1,6 @@
-//! The widget API (`/api/v1/init`, `/api/v1/answer`) and the widget script itself. These
-//! endpoints are called cross-origin from integrators' pages.
+//! The widget API (`/api/v1/init`, `/api/v1/answer`) and the widget script itself, served
+//! minified (and readable at `/widget/AliyunCaptcha.src.js`). These endpoints are called
+//! cross-origin from integrators' pages.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -19,18 +20,53 @@ const WIDGET_SRC: &str = include_str!("../../widget/AliyunCaptcha.js");
 /// The built-in texts: 17 languages × 13 keys (strict JSON, also a JS expression).
 pub const LANG_JSON: &str = include_str!("../../widget/lang.json");
 
-/// The script as served: the source with its text table filled in.
-pub static WIDGET_JS: std::sync::LazyLock<String> =
+/// The readable script: the source with its text table filled in
+/// (`/widget/AliyunCaptcha.src.js`, for operators reading what their pages run).
+pub static WIDGET_SOURCE_JS: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| WIDGET_SRC.replacen("__STILE_TEXT__", LANG_JSON.trim(), 1));
+
+/// The script as served to pages: the readable one minified, its local names mangled
+/// (made once, at the first request). Should the minifier ever fail on it, the readable
+/// script is served instead and the failure logged.
+pub static WIDGET_JS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    minify(&WIDGET_SOURCE_JS).unwrap_or_else(|e| {
+        tracing::warn!("the widget could not be minified ({e}); serving it as written");
+        WIDGET_SOURCE_JS.clone()
+    })
+});
+
+/// `source` minified: compressed, local names mangled, whitespace and comments gone.
+fn minify(source: &str) -> Result<String, String> {
+    use oxc_allocator::Allocator;
+    use oxc_codegen::{Codegen, CodegenOptions};
+    use oxc_minifier::{Minifier, MinifierOptions};
+    use oxc_parser::Parser;
+    use oxc_span::SourceType;
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
+    if parsed.panicked || parsed.diagnostics.has_errors() {
+        let first = parsed.diagnostics.errors().next().map(ToString::to_string);
+        return Err(format!("parse error: {}", first.unwrap_or_default()));
+    }
+    let mut program = parsed.program;
+    let minified = Minifier::new(MinifierOptions::default()).minify(&allocator, &mut program);
+    let code = Codegen::new()
+        .with_options(CodegenOptions::minify())
+        .with_scoping(minified.scoping)
+        .build(&program)
+        .code;
+    Ok(code)
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/init", post(init))
         .route("/api/v1/answer", post(answer))
         .route("/widget/AliyunCaptcha.js", get(script))
+        .route("/widget/AliyunCaptcha.src.js", get(readable_script))
 }
 
-async fn script() -> impl IntoResponse {
+fn javascript(body: &'static str) -> impl IntoResponse {
     (
         [
             (
@@ -40,8 +76,16 @@ async fn script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "no-cache"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        WIDGET_JS.as_str(),
+        body,
     )
+}
+
+async fn script() -> impl IntoResponse {
+    javascript(WIDGET_JS.as_str())
+}
+
+async fn readable_script() -> impl IntoResponse {
+    javascript(WIDGET_SOURCE_JS.as_str())
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,8 +210,32 @@ mod tests {
 
     #[test]
     fn the_served_script_carries_the_table() {
-        assert!(!WIDGET_JS.contains("__STILE_TEXT__"));
-        assert!(WIDGET_JS.contains("\"INPAINTING_TIP\""));
-        assert!(WIDGET_JS.contains("اسحب"));
+        assert!(!WIDGET_SOURCE_JS.contains("__STILE_TEXT__"));
+        assert!(WIDGET_SOURCE_JS.contains("\"INPAINTING_TIP\""));
+        assert!(WIDGET_SOURCE_JS.contains("اسحب"));
+    }
+
+    #[test]
+    fn the_served_script_is_minified_and_mangled() {
+        let min = minify(&WIDGET_SOURCE_JS).expect("the widget minifies");
+        assert_eq!(*WIDGET_JS, min);
+        assert!(
+            min.len() * 3 < WIDGET_SOURCE_JS.len() * 2,
+            "{} of {} bytes",
+            min.len(),
+            WIDGET_SOURCE_JS.len()
+        );
+        // Comments and the readable local names are gone; the public API stays.
+        assert!(!min.contains("Proof-of-work (server: risk::pow)"));
+        for local in [
+            "canonicalWords",
+            "sha256Words",
+            "solvePow",
+            "leadingZeroBits",
+        ] {
+            assert!(!min.contains(local), "{local} survived");
+        }
+        assert!(min.contains("initAliyunCaptcha"));
+        assert!(min.contains("INPAINTING_TIP"));
     }
 }

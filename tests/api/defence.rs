@@ -37,19 +37,6 @@ async fn solve_as(app: &TestApp, scene: &str, device: Option<&str>, seed: u64) -
     app.answer(&init, 1, slider_answer(seed, 1.0)).await
 }
 
-/// A scene's recorded traces, as exported (NDJSON).
-async fn traces(app: &TestApp, scene: &str) -> String {
-    app.http
-        .get(format!("{}/admin/v1/scenes/{scene}/traces", app.base))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 fn limits(overrides: Value) -> Value {
     let mut l = json!({"ipPerHour": 4000, "ipPerDay": 10000, "devicePerHour": 150,
                        "devicePerDay": 400, "initsPerMinute": 120});
@@ -412,7 +399,7 @@ async fn recording_mode_keeps_drags_with_their_outcome_for_export() {
     // Without recording mode nothing is kept.
     let quiet = scene(&app, "basic", limits(json!({}))).await;
     solve_as(&app, &quiet, None, fresh_seed()).await;
-    let text = traces(&app, &quiet).await;
+    let text = app.traces(&quiet).await;
     assert!(text.is_empty(), "{text}");
     let (s, _) = app
         .admin("GET", "/admin/v1/scenes/nope0000/traces", None)
@@ -487,7 +474,7 @@ async fn a_drag_seen_before_is_a_replay_even_in_another_scene() {
     let out = app.answer(&init, 1, answer).await;
     assert_eq!(out["code"], "F017", "{out}");
     // Why is kept server-side, in the recorded traces (and the logs).
-    let text = traces(&app, &b).await;
+    let text = app.traces(&b).await;
     let trace: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(trace["outcome"], "F017");
     assert!(

@@ -105,16 +105,7 @@ async fn run_browser_script(
 
 /// One line per recorded answer of `scene`: outcome, pointer, point count and the reasons.
 async fn recorded_verdicts(app: &crate::helpers::TestApp, scene: &str) -> Vec<String> {
-    let text = app
-        .http
-        .get(format!("{}/admin/v1/scenes/{scene}/traces", app.base))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.traces(scene).await;
     text.lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();

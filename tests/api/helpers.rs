@@ -114,6 +114,19 @@ impl TestApp {
             .await
     }
 
+    /// A scene's recorded traces, as exported (NDJSON).
+    pub async fn traces(&self, scene: &str) -> String {
+        self.http
+            .get(format!("{}/admin/v1/scenes/{scene}/traces", self.base))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn admin_as(
         &self,
         token: &str,

@@ -351,7 +351,8 @@ async function languages(browser) {
     ja: { dir: 'ltr' },
     de: { dir: 'ltr' },
   };
-  const table = await (await fetch(`${baseUrl}/widget/AliyunCaptcha.js`)).text();
+  // The readable script: the minified one may quote or escape its strings differently.
+  const table = await (await fetch(`${baseUrl}/widget/AliyunCaptcha.src.js`)).text();
   for (const lang of Object.keys(want)) {
     const context = await browser.newContext({ viewport: { width: 1100, height: 820 }, deviceScaleFactor: 2 });
     try {
