@@ -118,6 +118,15 @@ impl Answer {
         (pointer != Pointer::Keyboard).then_some(points.as_slice())
     }
 
+    /// Every pointer path the answer carries: the drag, or a one-click answer's approach to
+    /// the box (what a replay would copy).
+    pub fn path(&self) -> Option<&[Point]> {
+        match self {
+            Answer::OneClick(a) => Some(a.points.as_slice()),
+            _ => self.drag(),
+        }
+    }
+
     /// The environment the widget reported with this answer.
     pub fn env(&self) -> &Environment {
         match self {

@@ -671,17 +671,21 @@ impl CycleService {
             }
             if let Some(points) = input.answer.drag() {
                 findings.extend(crate::risk::behaviour::assess(points));
-                if let Some(print) = crate::risk::trajectory_fingerprint(points) {
-                    // Across every scene of the tenant, for a day.
-                    let key = format!("{}:{print}", cycle.tenant_id);
-                    let first = self
-                        .stores
-                        .hot
-                        .first_use("trajectory", &key, now + 86_400_000, now)
-                        .await?;
-                    if !first {
-                        findings.push(Finding::ReplayedTrajectory);
-                    }
+            }
+            if let Some(print) = input
+                .answer
+                .path()
+                .and_then(crate::risk::trajectory_fingerprint)
+            {
+                // Across every scene of the tenant, for a day.
+                let key = format!("{}:{print}", cycle.tenant_id);
+                let first = self
+                    .stores
+                    .hot
+                    .first_use("trajectory", &key, now + 86_400_000, now)
+                    .await?;
+                if !first {
+                    findings.push(Finding::ReplayedTrajectory);
                 }
             }
             findings.extend(

@@ -273,6 +273,14 @@ pub fn trajectory_findings(
     if duration < 150.0 {
         out.push(Finding::TooFast);
     }
+    out.extend(path_shape_findings(points, pointer));
+    out
+}
+
+/// The shape of a pointer path alone: a mouse that moves along a ruled line, or at one
+/// speed all the way. Also judged on a one-click answer's approach to the box.
+pub fn path_shape_findings(points: &[Point], pointer: Pointer) -> Vec<Finding> {
+    let mut out = Vec::new();
     let ys = points.iter().map(|p| p[1]);
     let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     if points.len() >= 10 && hi - lo < 0.01 && pointer == Pointer::Mouse {
