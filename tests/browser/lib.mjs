@@ -164,8 +164,18 @@ export async function playPath(page, path, send, { shot = null, shotTarget = nul
 export async function sliderGeometry(page, scope = '') {
   const handle = page.locator(`${scope} #aliyunCaptcha-sliding-slider`.trim());
   await handle.waitFor({ state: 'visible', timeout: 10000 });
+  // A person drags once the popup has settled: it opens with a short scale-up, and a box
+  // measured mid-way is a few percent small (a drag aimed by it falls short of the end).
+  const trackLocator = page.locator(`${scope} #aliyunCaptcha-sliding-body`.trim());
+  let track = await trackLocator.boundingBox();
+  for (let i = 0; i < 40; i++) {
+    await sleep(50);
+    const again = await trackLocator.boundingBox();
+    const settled = track && again && again.x === track.x && again.width === track.width;
+    track = again;
+    if (settled) break;
+  }
   const h = await handle.boundingBox();
-  const track = await page.locator(`${scope} #aliyunCaptcha-sliding-body`.trim()).boundingBox();
   expect(h && track, 'slider has no layout box');
   return {
     x: h.x + h.width * rand(0.35, 0.65),
