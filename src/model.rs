@@ -263,7 +263,8 @@ pub struct Trace {
     pub outcome: String,
     /// The risk engine's reasons for this answer.
     pub reasons: Vec<String>,
-    /// Samples from press to release: handle offset, height, ms since render.
+    /// Samples from press to release: handle offset, height, ms since render. For a
+    /// one-click answer: the mouse's approach (px from the box's corner) and the click last.
     pub points: Vec<[f64; 3]>,
 }
 

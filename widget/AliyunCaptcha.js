@@ -69,6 +69,13 @@
   /** The most trajectory samples one answer carries (the server accepts up to 2000). */
   var MAX_POINTS = 1800;
 
+  /**
+   * The hour's codebook for the signing programs, written in by the server as it serves
+   * this script: the byte each kind of operation is sent as, and the mask over seeds and
+   * constants. Init says which one this page holds; the server encodes with it for a day.
+   */
+  var DV_BOOK = typeof __STILE_DV__ === 'object' ? __STILE_DV__ : { dvEpoch: 0, dvCodes: [0, 1, 2, 3, 4], dvMask: 0 };
+
   /** One-click: how far back (ms) pointer movement before the click is reported. */
   var APPROACH_WINDOW_MS = 3000;
 
@@ -365,6 +372,18 @@
       else s = (s ^ (s >>> (1 + (k % 16)))) >>> 0;
     }
     return s;
+  }
+
+  /** A program off the wire, read with the page's codebook (an unknown code stays unknown). */
+  function dvDecode(wire) {
+    var m = DV_BOOK.dvMask >>> 0;
+    var out = [];
+    for (var i = 0; i < wire.length; i++) {
+      var v = Number(wire[i]) >>> 0;
+      if (i < 2 || i % 2 === 1) out.push((v ^ m) >>> 0);
+      else out.push(DV_BOOK.dvCodes.indexOf(v) < 0 ? 99 : DV_BOOK.dvCodes.indexOf(v));
+    }
+    return out;
   }
 
   /** Run the cycle's program over `words`: 16 hex digits. */
@@ -1534,7 +1553,8 @@
       prefix: this.prefix,
       pageUrl: location.href,
       lang: this.lang,
-      deviceToken: readDeviceToken()
+      deviceToken: readDeviceToken(),
+      dvEpoch: DV_BOOK.dvEpoch
     };
     if (this.opt.EncryptedSceneId) body.encryptedSceneId = String(this.opt.EncryptedSceneId);
     return postJson('/api/v1/init', body, this.timeout, this.abort.signal).then(
@@ -1553,7 +1573,7 @@
           expiresAt: Date.now() + (Number(data.expiresIn) || 1200) * 1000,
           pow: null,
           powWaiting: null,
-          program: Array.isArray(data.dv) ? data.dv.map(Number) : null
+          program: Array.isArray(data.dv) ? dvDecode(data.dv) : null
         });
         var bits = Math.min(Number(data.pow) || 0, 32);
         if (bits > 0) {

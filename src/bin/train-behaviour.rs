@@ -1,4 +1,8 @@
-//! `cargo run --release --bin train-behaviour [-- --traces FILE.jsonl] [--out PATH]`
+//! `cargo run --release --bin train-behaviour [-- --task drag|approach] [--traces FILE.jsonl] [--out PATH]`
+//!
+//! `--task approach` trains the one-click approach model instead of the drag model (default
+//! output `src/risk/behaviour/approach.json`); its `--traces` are a one-click scene's
+//! export, whose points are the approach's samples with the click last.
 //!
 //! Trains the behaviour model from synthetic people and bot families (and, with `--traces`,
 //! recorded drags of people: the NDJSON export of a scene in recording mode, whose passed
@@ -12,7 +16,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use stile::challenge::Point;
 use stile::risk::behaviour::synth::Family;
-use stile::risk::behaviour::train::{self, Settings};
+use stile::risk::behaviour::train::{self, Settings, Task};
 use stile::risk::behaviour::{FEATURE_NAMES, N_FEATURES};
 
 /// The false-positive rate on held-out people the shipped threshold is set to.
@@ -26,7 +30,18 @@ fn main() -> anyhow::Result<()> {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let out = value("--out").unwrap_or_else(|| "src/risk/behaviour/model.json".into());
+    let task = match value("--task").as_deref() {
+        None | Some("drag") => Task::Drag,
+        Some("approach") => Task::Approach,
+        Some(other) => anyhow::bail!("--task is drag or approach, not {other}"),
+    };
+    let out = value("--out").unwrap_or_else(|| {
+        match task {
+            Task::Drag => "src/risk/behaviour/model.json",
+            Task::Approach => "src/risk/behaviour/approach.json",
+        }
+        .into()
+    });
     let mut recorded: Vec<Vec<Point>> = Vec::new();
     if let Some(path) = value("--traces") {
         for line in std::io::BufReader::new(std::fs::File::open(&path)?).lines() {
@@ -35,12 +50,15 @@ fn main() -> anyhow::Result<()> {
                 continue;
             }
             // Either a bare array of points, or a trace as exported by
-            // GET /admin/v1/scenes/{id}/traces, of which only passes are used.
+            // GET /admin/v1/scenes/{id}/traces, of which only passes of the task's kind
+            // (one-click approaches, or drags) are used.
             let v: serde_json::Value = serde_json::from_str(&line)?;
             let points = match &v {
                 serde_json::Value::Array(_) => Some(v.clone()),
                 serde_json::Value::Object(o)
-                    if o.get("outcome").and_then(|x| x.as_str()) == Some("T001") =>
+                    if o.get("outcome").and_then(|x| x.as_str()) == Some("T001")
+                        && (o.get("type").and_then(|x| x.as_str()) == Some("one-click"))
+                            == (task == Task::Approach) =>
                 {
                     o.get("points").cloned()
                 }
@@ -53,10 +71,10 @@ fn main() -> anyhow::Result<()> {
     }
     let (n_people, n_bots) = (12_000, 2_000);
     let mut rng = StdRng::seed_from_u64(20_261_202);
-    let train_people = train::people(&mut rng, n_people);
-    let test_people = train::people(&mut rng, n_people / 3);
+    let train_people = train::people(task, &mut rng, n_people);
+    let test_people = train::people(task, &mut rng, n_people / 3);
     let mut people = train_people.clone();
-    people.extend(train::recorded(&recorded));
+    people.extend(train::recorded(task, &recorded));
     let settings = Settings::default();
     println!(
         "training on {} synthetic people, {} recorded drags, {} bots of each of {} families",
@@ -66,6 +84,7 @@ fn main() -> anyhow::Result<()> {
         Family::ALL.len()
     );
     let logo = train::leave_one_out(
+        task,
         &people,
         &test_people,
         &mut rng,
@@ -90,7 +109,7 @@ fn main() -> anyhow::Result<()> {
     }
     // The shipped model: every family.
     let mut data = people.clone();
-    data.extend(train::bots(&mut rng, &Family::ALL, n_bots));
+    data.extend(train::bots(task, &mut rng, &Family::ALL, n_bots));
     let mut model = train::fit(&data, &settings);
     model.threshold = train::calibrate(&model, &test_people, SHIPPED_FPR);
     println!("\nShipped model (all families), on held-out people and fresh bots:\n");
@@ -99,7 +118,7 @@ fn main() -> anyhow::Result<()> {
     let t1 = train::calibrate(&model, &test_people, 0.01);
     let mut rows = Vec::new();
     for f in Family::ALL {
-        let fresh = train::bots(&mut rng, &[f], n_bots / 2);
+        let fresh = train::bots(task, &mut rng, &[f], n_bots / 2);
         let row = (
             f.name(),
             train::auc(&model, &test_people, &fresh),
@@ -134,6 +153,7 @@ fn main() -> anyhow::Result<()> {
     let per = t.elapsed().as_secs_f64() * 1e6 / 200_000.0;
     println!("inference: {per:.2} µs per drag (features excluded; checksum {acc:.1})");
     model.card = serde_json::json!({
+        "task": format!("{task:?}").to_lowercase(),
         "features": FEATURE_NAMES,
         "n_features": N_FEATURES,
         "hidden_units": settings.hidden,

@@ -118,6 +118,15 @@ impl Answer {
         (pointer != Pointer::Keyboard).then_some(points.as_slice())
     }
 
+    /// A one-click answer's mouse approach to the box and its click (what the approach
+    /// model judges; touch, pen and keyboard answers have none worth judging).
+    pub fn approach(&self) -> Option<(&[Point], Point)> {
+        match self {
+            Answer::OneClick(a) if a.pointer == Pointer::Mouse => Some((&a.points, a.click)),
+            _ => None,
+        }
+    }
+
     /// Every pointer path the answer carries: the drag, or a one-click answer's approach to
     /// the box (what a replay would copy).
     pub fn path(&self) -> Option<&[Point]> {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Environment, Point, Pointer, Verdict};
+use crate::risk::behaviour::pointing;
 use crate::risk::{self, Finding};
 
 /// The widget's report of the click.
@@ -33,21 +34,36 @@ pub fn check(a: &OneClickAnswer) -> Verdict {
         // A real mouse has to travel onto the box; a click from nowhere is synthetic.
         findings.push(Finding::NoApproach);
     }
-    // An approach along a ruled line, or at one speed all the way, is a script's — judged
-    // on a movement long enough that a hand could not keep that up (a short one can stay
-    // on one pixel row).
-    let travel = match (a.points.first(), a.points.last()) {
-        (Some(f), Some(l)) => (l[0] - f[0]).hypot(l[1] - f[1]),
-        _ => 0.0,
-    };
-    if travel >= 60.0 {
-        findings.extend(risk::path_shape_findings(&a.points, a.pointer));
+    if a.pointer == Pointer::Mouse {
+        findings.extend(approach_findings(&a.points, a.click));
     }
     if findings.is_empty() {
         Verdict::Pass
     } else {
         Verdict::Scripted(findings)
     }
+}
+
+/// The rules on a mouse's final reach to the box ([`pointing::frame`]): a script's ruled
+/// line — every sample within 0.15 px of the line from the set-off to the click, in any
+/// direction, over 60 px or more (a hand on a pixel grid zigzags by up to half a pixel off
+/// any slanted line, and cannot hold a level one that long) — or one speed all the way,
+/// at any length. The approach model judges the rest.
+fn approach_findings(points: &[Point], click: Point) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(reach) = pointing::frame(points, click) else {
+        return out;
+    };
+    let body = &reach[..reach.len() - 1]; // without the click
+    let across = body.iter().map(|p| p[1].abs()).fold(0.0, f64::max);
+    let length = reach.last().map_or(0.0, |p| p[0]);
+    if body.len() >= 10 && length >= 60.0 && across <= 0.15 {
+        out.push(Finding::RuledLine);
+    }
+    if risk::constant_speed(body) {
+        out.push(Finding::ConstantSpeed);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -61,6 +77,17 @@ mod tests {
             points,
             click: [last[0], last[1], last[2] + 90.0],
             env: Environment::default(),
+        }
+    }
+
+    #[test]
+    fn the_rules_never_take_a_person_pointing_for_a_script() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for _ in 0..2000 {
+            let a = pointing::person(&mut rng);
+            let f = approach_findings(&a.points, a.click);
+            assert!(f.is_empty(), "{f:?}: {:?} {:?}", a.points, a.click);
         }
     }
 
@@ -92,6 +119,35 @@ mod tests {
             panic!("a ruled line passed");
         };
         assert!(f.contains(&Finding::RuledLine), "{f:?}");
+        // The same along a slant, positions to a tenth of a pixel as the widget sends them.
+        let slanted: Vec<Point> = (0..14)
+            .map(|i| {
+                let s = f64::from(i) * f64::from(i) / 13.0;
+                [
+                    (-10.0 * s * 10.0).round() / 10.0 + 150.0,
+                    (-7.0 * s * 10.0).round() / 10.0 + 140.0,
+                    300.0 + 16.0 * f64::from(i),
+                ]
+            })
+            .collect();
+        let Verdict::Scripted(f) = check(&answer(slanted)) else {
+            panic!("a slanted ruled line passed");
+        };
+        assert_eq!(f, vec![Finding::RuledLine]);
+        // One speed is a script's at any length, here 40 px.
+        let short: Vec<Point> = (0..11)
+            .map(|i| {
+                [
+                    4.0 * f64::from(i),
+                    30.0 - 1.0 * f64::from(i),
+                    300.0 + 16.0 * f64::from(i),
+                ]
+            })
+            .collect();
+        let Verdict::Scripted(f) = check(&answer(short)) else {
+            panic!("a short constant-speed approach passed");
+        };
+        assert_eq!(f, vec![Finding::ConstantSpeed]);
         let steady: Vec<Point> = (0..14)
             .map(|i| {
                 [

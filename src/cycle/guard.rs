@@ -58,6 +58,14 @@ impl DeviceKey {
         Ok(DeviceKey(key))
     }
 
+    /// A secret for another purpose, derived from this key (HMAC of `label`).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut m = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        m.update(b"derive:");
+        m.update(label.as_bytes());
+        m.finalize().into_bytes().into()
+    }
+
     fn mac(&self, id: &str) -> String {
         let mut m = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         m.update(id.as_bytes());

@@ -140,6 +140,8 @@ pub struct InitInput {
     pub device_token: Option<String>,
     /// Encryption mode's `EncryptedSceneId`, when the widget was given one.
     pub encrypted_scene_id: Option<String>,
+    /// The epoch of the codebook the widget holds (`risk::dynamic::Codebook`).
+    pub dv_epoch: Option<i64>,
 }
 
 /// What the widget gets back.
@@ -160,8 +162,10 @@ pub struct InitOutput {
     pub custom_text: std::collections::BTreeMap<String, String>,
     /// The proof-of-work to send with the answer, in bits (0: none; `risk::pow`).
     pub pow: u8,
-    /// The signing program for the answers, on the wire (`risk::dynamic`).
+    /// The signing program for the answers, on the wire (`risk::dynamic`), encoded with
+    /// the codebook of `dv_epoch`.
     pub dv: Vec<u32>,
+    pub dv_epoch: i64,
 }
 
 /// One answer from the widget.
@@ -332,6 +336,17 @@ impl CycleService {
     }
 
     /// Start a cycle for a scene.
+    /// The codebook of `epoch` for the signing programs (`risk::dynamic`), from the
+    /// installation's device key (shared by every node).
+    pub fn codebook(&self, epoch: i64) -> crate::risk::dynamic::Codebook {
+        crate::risk::dynamic::Codebook::derive(&self.device_key.derive("dv-codebook"), epoch)
+    }
+
+    /// The codebook the served widget carries now.
+    pub fn current_codebook(&self) -> crate::risk::dynamic::Codebook {
+        self.codebook(crate::risk::dynamic::epoch_at(self.clock.now_ms()))
+    }
+
     pub async fn init(&self, input: InitInput) -> Result<InitOutput, CycleError> {
         if !ids::looks_like_scene_id(&input.scene_id) {
             return Err(CycleError::Code(VerifyCode::F005, "scene id is invalid"));
@@ -442,6 +457,10 @@ impl CycleService {
             program: Some(crate::risk::dynamic::Program::random(&mut rand::rng())),
         };
         self.stores.hot.insert_cycle(&cycle).await?;
+        let book = self.codebook(crate::risk::dynamic::Codebook::epoch_for(
+            input.dv_epoch,
+            now,
+        ));
         Ok(InitOutput {
             certify_id: cycle.certify_id,
             scene_id: scene.id,
@@ -458,8 +477,9 @@ impl CycleService {
             dv: cycle
                 .program
                 .as_ref()
-                .map(crate::risk::dynamic::Program::to_wire)
+                .map(|p| p.to_wire(&book))
                 .unwrap_or_default(),
+            dv_epoch: book.epoch,
         })
     }
 
@@ -672,6 +692,9 @@ impl CycleService {
             if let Some(points) = input.answer.drag() {
                 findings.extend(crate::risk::behaviour::assess(points));
             }
+            if let Some((points, click)) = input.answer.approach() {
+                findings.extend(crate::risk::behaviour::assess_approach(points, click));
+            }
             if let Some(print) = input
                 .answer
                 .path()
@@ -838,7 +861,8 @@ impl CycleService {
         Ok(out)
     }
 
-    /// Recording mode: keep a drag answer with its outcome and reasons.
+    /// Recording mode: keep a drag answer, or a one-click answer's mouse approach (its
+    /// samples, then the click as the last point), with its outcome and reasons.
     async fn record(
         &self,
         cycle: &Cycle,
@@ -847,7 +871,14 @@ impl CycleService {
         assessment: &Assessment,
         now: i64,
     ) -> Result<(), StoreError> {
-        let (Some(points), Some(pointer)) = (answer.drag(), answer.pointer()) else {
+        let points = match (answer.drag(), answer.approach()) {
+            (Some(drag), _) => drag.to_vec(),
+            (None, Some((approach, click))) => {
+                approach.iter().copied().chain([click]).collect::<Vec<_>>()
+            }
+            (None, None) => return Ok(()),
+        };
+        let Some(pointer) = answer.pointer() else {
             return Ok(());
         };
         let outcome = match (out.passed, out.code) {
@@ -868,7 +899,7 @@ impl CycleService {
                 .filter_map(|r| serde_json::to_value(r).ok())
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect(),
-            points: points.to_vec(),
+            points,
         };
         self.stores.config.put_trace(&trace).await
     }

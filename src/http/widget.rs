@@ -66,7 +66,15 @@ pub fn router() -> Router<AppState> {
         .route("/widget/AliyunCaptcha.src.js", get(readable_script))
 }
 
-fn javascript(body: &'static str) -> impl IntoResponse {
+/// Where the served script holds the current codebook (`risk::dynamic::Codebook`).
+const CODEBOOK_MARK: &str = "__STILE_DV__";
+
+/// `script` with the current codebook written in.
+fn with_codebook(script: &str, state: &AppState) -> String {
+    script.replace(CODEBOOK_MARK, &state.cycles.current_codebook().to_js())
+}
+
+fn javascript(body: String) -> impl IntoResponse {
     (
         [
             (
@@ -80,12 +88,12 @@ fn javascript(body: &'static str) -> impl IntoResponse {
     )
 }
 
-async fn script() -> impl IntoResponse {
-    javascript(WIDGET_JS.as_str())
+async fn script(State(state): State<AppState>) -> impl IntoResponse {
+    javascript(with_codebook(&WIDGET_JS, &state))
 }
 
-async fn readable_script() -> impl IntoResponse {
-    javascript(WIDGET_SOURCE_JS.as_str())
+async fn readable_script(State(state): State<AppState>) -> impl IntoResponse {
+    javascript(with_codebook(&WIDGET_SOURCE_JS, &state))
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +112,9 @@ struct InitBody {
     #[serde(default)]
     #[allow(dead_code)]
     lang: Option<String>,
+    /// The epoch of the codebook the widget was served with.
+    #[serde(default)]
+    dv_epoch: Option<i64>,
 }
 
 async fn init(
@@ -132,6 +143,7 @@ async fn init(
         client_ip: state.client_ip(&headers, peer.0),
         device_token: body.device_token,
         encrypted_scene_id: body.encrypted_scene_id,
+        dv_epoch: body.dv_epoch,
     };
     match state.cycles.init(input).await {
         Ok(out) => {
@@ -219,6 +231,13 @@ mod tests {
     fn the_served_script_is_minified_and_mangled() {
         let min = minify(&WIDGET_SOURCE_JS).expect("the widget minifies");
         assert_eq!(*WIDGET_JS, min);
+        // The codebook is written in where the mark is, in either form.
+        assert_eq!(
+            min.matches(CODEBOOK_MARK).count(),
+            2,
+            "typeof check and value"
+        );
+        assert_eq!(WIDGET_SOURCE_JS.matches(CODEBOOK_MARK).count(), 2);
         assert!(
             min.len() * 3 < WIDGET_SOURCE_JS.len() * 2,
             "{} of {} bytes",

@@ -9,9 +9,16 @@
 //! run the program it was handed, which changes every time.
 //!
 //! The program travels in the init response as a flat array of numbers: `[seed_a, seed_b,
-//! op, k, op, k, …]`. This is not secrecy — the widget's code is public — but a cost: a
-//! solver cannot replay or hand-assemble requests, and has to keep executing what the
-//! server sends.
+//! op, k, op, k, …]`, encoded with the hour's [`Codebook`]: each kind of operation is sent
+//! as a byte of that hour's choosing, and the seeds and constants are masked. The served
+//! widget carries the current codebook (written into the script as it is served); it tells
+//! init which one it holds (`dvEpoch`), and the server encodes with that one if it is one
+//! of the last [`EPOCHS_ACCEPTED`], with the current one otherwise. So the protocol's
+//! details rotate: a solver that read the script once and hard-coded its encoding fails
+//! within a day and must keep fetching and reading the script.
+//!
+//! None of this is secrecy — the widget's code is public — but a cost: a solver cannot
+//! replay or hand-assemble requests, and has to keep executing what the server sends.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -22,6 +29,106 @@ use crate::challenge::{Answer, Point, Pointer};
 const OPS: usize = 12;
 /// Kinds of operation.
 const KINDS: u32 = 5;
+
+/// How long one codebook is current.
+pub const EPOCH_MS: i64 = 3_600_000;
+/// How many codebooks a widget may still hold: the current one and the 23 before it (a
+/// page left open a day keeps working; one older answers with a wrong signature, F017, and
+/// a reload fixes it).
+pub const EPOCHS_ACCEPTED: i64 = 24;
+
+/// The epoch current at `now_ms`.
+pub fn epoch_at(now_ms: i64) -> i64 {
+    now_ms.div_euclid(EPOCH_MS)
+}
+
+/// One epoch's encoding of programs on the wire: the byte each kind of operation is sent
+/// as, and the mask over seeds and constants. Derived from the installation's secret and
+/// the epoch, so every node of a cluster agrees and nobody without the script can know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Codebook {
+    pub epoch: i64,
+    pub codes: [u8; KINDS as usize],
+    pub mask: u32,
+}
+
+impl Codebook {
+    /// The codebook of `epoch` under `secret`.
+    pub fn derive(secret: &[u8; 32], epoch: i64) -> Codebook {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(secret)
+            .chain_update(b"stile-dv-codebook")
+            .chain_update(epoch.to_le_bytes())
+            .finalize();
+        let mut codes = [0u8; KINDS as usize];
+        let mut n = 0;
+        for &b in &digest[4..] {
+            if n < codes.len() && !codes[..n].contains(&b) {
+                codes[n] = b;
+                n += 1;
+            }
+        }
+        // 28 bytes hold 5 distinct ones but for a vanishing chance; fill up if not.
+        let mut next = 0u8;
+        while n < codes.len() {
+            if !codes[..n].contains(&next) {
+                codes[n] = next;
+                n += 1;
+            }
+            next = next.wrapping_add(1);
+        }
+        Codebook {
+            epoch,
+            codes,
+            mask: u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]),
+        }
+    }
+
+    /// The codebook as the served widget holds it (a JavaScript object literal).
+    pub fn to_js(&self) -> String {
+        let codes: Vec<String> = self.codes.iter().map(u8::to_string).collect();
+        format!(
+            "{{dvEpoch:{},dvCodes:[{}],dvMask:{}}}",
+            self.epoch,
+            codes.join(","),
+            self.mask
+        )
+    }
+
+    /// A codebook read back from [`Codebook::to_js`]'s form, as a client that reads the
+    /// served script would (the tests do).
+    pub fn from_js(text: &str) -> Option<Codebook> {
+        let field = |name: &str| {
+            let start = text.find(name)? + name.len();
+            let rest = &text[start..];
+            let end = rest.find([',', '}'])?;
+            Some(rest[..end].to_owned())
+        };
+        let epoch = field("dvEpoch:")?.parse().ok()?;
+        let mask = field("dvMask:")?.parse().ok()?;
+        let start = text.find("dvCodes:[")? + "dvCodes:[".len();
+        let end = start + text[start..].find(']')?;
+        let list: Vec<u8> = text[start..end]
+            .split(',')
+            .map(|c| c.trim().parse().ok())
+            .collect::<Option<_>>()?;
+        Some(Codebook {
+            epoch,
+            codes: list.try_into().ok()?,
+            mask,
+        })
+    }
+
+    /// The epoch to encode a cycle's program in: the widget's, if it holds one still
+    /// accepted at `now_ms`, else the current one.
+    pub fn epoch_for(claimed: Option<i64>, now_ms: i64) -> i64 {
+        let current = epoch_at(now_ms);
+        claimed
+            .filter(|e| (current - EPOCHS_ACCEPTED + 1..=current).contains(e))
+            .unwrap_or(current)
+    }
+}
 
 /// One cycle's signing program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,24 +149,32 @@ impl Program {
         }
     }
 
-    /// The program as the widget receives it.
-    pub fn to_wire(&self) -> Vec<u32> {
-        let mut out = vec![self.seeds[0], self.seeds[1]];
+    /// The program as the widget receives it, encoded with `book`.
+    pub fn to_wire(&self, book: &Codebook) -> Vec<u32> {
+        let mut out = vec![self.seeds[0] ^ book.mask, self.seeds[1] ^ book.mask];
         for (op, k) in &self.ops {
-            out.push(u32::from(*op));
-            out.push(*k);
+            out.push(u32::from(book.codes[usize::from(*op)]));
+            out.push(k ^ book.mask);
         }
         out
     }
 
-    /// A program from its wire form (what a client, or a test acting as one, reads).
-    pub fn from_wire(wire: &[u32]) -> Option<Program> {
+    /// A program from its wire form under `book` (what a client, or a test acting as one,
+    /// reads); `None` when it is not one (an operation code the book does not have).
+    pub fn from_wire(wire: &[u32], book: &Codebook) -> Option<Program> {
         if wire.len() < 2 || !wire.len().is_multiple_of(2) {
             return None;
         }
+        let ops = wire[2..]
+            .chunks(2)
+            .map(|c| {
+                let op = book.codes.iter().position(|&b| u32::from(b) == c[0])?;
+                Some((op as u8, c[1] ^ book.mask))
+            })
+            .collect::<Option<_>>()?;
         Some(Program {
-            seeds: [wire[0], wire[1]],
-            ops: wire[2..].chunks(2).map(|c| (c[0] as u8, c[1])).collect(),
+            seeds: [wire[0] ^ book.mask, wire[1] ^ book.mask],
+            ops,
         })
     }
 
@@ -199,15 +314,55 @@ mod tests {
         }
     }
 
+    /// The identity codebook: operations sent as 0‥4, nothing masked.
+    pub(crate) const PLAIN: Codebook = Codebook {
+        epoch: 0,
+        codes: [0, 1, 2, 3, 4],
+        mask: 0,
+    };
+
     #[test]
-    fn the_wire_form_is_seeds_then_pairs() {
+    fn the_wire_form_is_seeds_then_pairs_in_the_hours_encoding() {
         let p = Program::random(&mut StdRng::seed_from_u64(3));
-        let w = p.to_wire();
+        let w = p.to_wire(&PLAIN);
         assert_eq!(w.len(), 2 + 2 * OPS);
         assert_eq!(&w[..2], &p.seeds);
         assert!(w[2..].chunks(2).all(|c| c[0] < KINDS));
-        assert_eq!(Program::from_wire(&w), Some(p));
-        assert_eq!(Program::from_wire(&w[..3]), None);
+        assert_eq!(Program::from_wire(&w, &PLAIN), Some(p.clone()));
+        assert_eq!(Program::from_wire(&w[..3], &PLAIN), None);
+        // Another hour's book: other bytes, masked numbers; read with the wrong book the
+        // program is refused or is another program.
+        let secret = [7u8; 32];
+        let (a, b) = (
+            Codebook::derive(&secret, 100),
+            Codebook::derive(&secret, 101),
+        );
+        assert_ne!(a, b);
+        assert_eq!(a, Codebook::derive(&secret, 100), "deterministic");
+        assert_ne!(a, Codebook::derive(&[8u8; 32], 100), "secret-dependent");
+        for book in [a, b] {
+            let mut sorted = book.codes;
+            sorted.sort_unstable();
+            assert!(sorted.windows(2).all(|w| w[0] != w[1]), "{book:?}");
+        }
+        let wa = p.to_wire(&a);
+        assert_ne!(wa, w);
+        assert_eq!(Program::from_wire(&wa, &a), Some(p.clone()));
+        assert_ne!(Program::from_wire(&wa, &b), Some(p));
+        // What the served script holds reads back.
+        assert_eq!(Codebook::from_js(&format!("var x={};", a.to_js())), Some(a));
+        assert_eq!(Codebook::from_js("dvEpoch:1,dvCodes:[1,2],dvMask:3}"), None);
+    }
+
+    #[test]
+    fn a_widget_may_hold_one_of_the_last_day_of_codebooks() {
+        let now = 1_000 * EPOCH_MS + 5;
+        assert_eq!(epoch_at(now), 1_000);
+        assert_eq!(Codebook::epoch_for(None, now), 1_000);
+        assert_eq!(Codebook::epoch_for(Some(1_000), now), 1_000);
+        assert_eq!(Codebook::epoch_for(Some(977), now), 977);
+        assert_eq!(Codebook::epoch_for(Some(976), now), 1_000, "too old");
+        assert_eq!(Codebook::epoch_for(Some(1_001), now), 1_000, "not yet");
     }
 
     #[test]
@@ -253,7 +408,7 @@ mod tests {
             2,
             31,
         ];
-        let p = Program::from_wire(&wire).unwrap();
+        let p = Program::from_wire(&wire, &PLAIN).unwrap();
         let a = slider(vec![
             [0.0, 20.0, 500.0],
             [120.5, 21.3, 700.0],

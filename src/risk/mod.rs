@@ -286,19 +286,26 @@ pub fn path_shape_findings(points: &[Point], pointer: Pointer) -> Vec<Finding> {
     if points.len() >= 10 && hi - lo < 0.01 && pointer == Pointer::Mouse {
         out.push(Finding::RuledLine);
     }
+    if constant_speed(points) {
+        out.push(Finding::ConstantSpeed);
+    }
+    out
+}
+
+/// Whether a path moves at one speed all the way (within 8%, over at least 8 intervals):
+/// a script's interpolation, whatever its direction.
+pub fn constant_speed(points: &[Point]) -> bool {
     let speeds: Vec<f64> = points
         .windows(2)
         .filter(|w| w[1][2] > w[0][2])
         .map(|w| (w[1][0] - w[0][0]).hypot(w[1][1] - w[0][1]) / (w[1][2] - w[0][2]))
         .collect();
-    if speeds.len() >= 8 {
-        let mean = speeds.iter().sum::<f64>() / speeds.len() as f64;
-        let var = speeds.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / speeds.len() as f64;
-        if mean > 0.0 && var.sqrt() / mean < 0.08 {
-            out.push(Finding::ConstantSpeed);
-        }
+    if speeds.len() < 8 {
+        return false;
     }
-    out
+    let mean = speeds.iter().sum::<f64>() / speeds.len() as f64;
+    let var = speeds.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / speeds.len() as f64;
+    mean > 0.0 && var.sqrt() / mean < 0.08
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use stile::challenge::{Point, Pointer};
+use stile::risk::behaviour::pointing::{self, Approach};
 use stile::risk::behaviour::synth::{self, Family};
 
 use crate::helpers::{TestApp, spawn};
@@ -39,6 +40,10 @@ enum Attacker {
     /// A person's drag, sent the moment it is made up rather than after the time it
     /// claims to have taken (a script that does not wait).
     Impatient,
+    /// Our own image solver (the best of `tests/common/vision.rs`'s detectors for the
+    /// type) reading the picture from init, and a person's drag to where it points:
+    /// picture types only.
+    Solver,
     /// Synthetic people (the false-positive side).
     Person,
 }
@@ -51,8 +56,9 @@ impl Attacker {
             Attacker::ForgedToken => "forged / altered token".into(),
             Attacker::StraightLine => "straight-line drag (naive automation)".into(),
             Attacker::Generator(f) => format!("generator: {}", f.name()),
-            Attacker::RecordedReplay => "recorded human drags, jittered".into(),
+            Attacker::RecordedReplay => "recorded human movements, jittered".into(),
             Attacker::Impatient => "a person's drag sent without waiting for it".into(),
+            Attacker::Solver => "own image solver + a person's drag".into(),
             Attacker::Person => "synthetic people".into(),
         }
     }
@@ -106,37 +112,61 @@ fn env() -> Value {
            "untrusted": 0})
 }
 
-/// The answer body for a drag of `points` on the cycle's challenge (slider or picture).
-async fn answer_body(app: &TestApp, init: &Value, points: Vec<Point>) -> Value {
+/// What an attacker's hand (or script) does: a drag, or a one-click approach and click.
+#[derive(Clone)]
+enum Motion {
+    Drag(Vec<Point>),
+    Click(Approach),
+}
+
+/// The answer body for `motion` on the cycle's challenge.
+async fn answer_body(app: &TestApp, init: &Value, motion: Motion) -> Value {
     let kind = init["challenge"]["kind"].as_str().unwrap_or("slider");
-    let answer = if kind == "one-click" {
-        // The movement onto the box (the drag's path, read as the pointer's approach),
-        // then the click where it stopped.
-        let last = points.last().copied().unwrap_or([0.0, 0.0, 0.0]);
-        json!({"kind": "one-click", "pointer": "mouse", "points": points,
-               "click": [last[0], last[1], last[2] + 90.0], "env": env()})
-    } else if kind == "slider" {
-        json!({"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": points, "env": env()})
-    } else {
-        let (_, part_w) = app
-            .picture_target(init["certifyId"].as_str().unwrap())
-            .await;
-        let span = 300.0 - part_w;
-        // The drag's end decides where the part lands: the solver aimed it at the target.
-        let last = points.last().map_or(0.0, |p| p[0]);
-        json!({"kind": kind, "x": last / 300.0 * span, "trackWidth": 300, "pointer": "mouse",
-               "points": points, "env": env()})
+    let answer = match motion {
+        Motion::Click(a) => {
+            json!({"kind": "one-click", "pointer": "mouse", "points": a.points,
+                   "click": a.click, "env": env()})
+        }
+        Motion::Drag(points) if kind == "slider" => {
+            json!({"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": points, "env": env()})
+        }
+        Motion::Drag(points) => {
+            let (_, part_w) = app
+                .picture_target(init["certifyId"].as_str().unwrap())
+                .await;
+            let span = 300.0 - part_w;
+            // The drag's end decides where the part lands: the solver aimed it at the target.
+            let last = points.last().map_or(0.0, |p| p[0]);
+            json!({"kind": kind, "x": last / 300.0 * span, "trackWidth": 300, "pointer": "mouse",
+                   "points": points, "env": env()})
+        }
     };
     // The attacker does the proof-of-work, as it must.
     crate::helpers::answer_body(init, 1, answer)
+}
+
+/// Time kept running forward after jittering each sample by ±2 ms, positions by ±0.5 px
+/// (the attacker reads the rules too).
+fn jitter(rng: &mut StdRng, src: &[Point]) -> Vec<Point> {
+    let mut last_t = f64::MIN;
+    src.iter()
+        .map(|p| {
+            last_t = (p[2] + rng.random_range(-2.0..2.0f64).round()).max(last_t);
+            [
+                p[0] + rng.random_range(-0.5..0.5),
+                p[1] + rng.random_range(-0.5..0.5),
+                last_t,
+            ]
+        })
+        .collect()
 }
 
 /// How far to drag on this cycle's challenge for a correct answer (track px).
 async fn distance(app: &TestApp, init: &Value) -> f64 {
     match init["challenge"]["kind"].as_str() {
         Some("slider") => return 300.0,
-        // The pointer travels onto the box from somewhere on the page.
-        Some("one-click") => return 180.0,
+        // Not used: an approach comes from anywhere on the page (`pointing`).
+        Some("one-click") => return 0.0,
         _ => {}
     }
     let (target, part_w) = app
@@ -153,6 +183,31 @@ fn aim(mut points: Vec<Point>, d: f64) -> Vec<Point> {
         p[0] = ((p[0] * d / last).clamp(0.0, 300.0) * 10.0).round() / 10.0;
     }
     points
+}
+
+/// Where our own eyes put the part on this cycle's picture (picture px): the picture and
+/// part decoded from init, the strongest detector measured in `tests/gap_finder.rs` for the
+/// type (shading contrast on a jigsaw, the inpainting seam on image restoration).
+fn solve_picture(init: &Value) -> f64 {
+    use base64::Engine;
+    let c = &init["challenge"];
+    let bytes = |key: &str| {
+        let uri = c[key].as_str().unwrap_or_default();
+        let b64 = uri.split_once(',').map_or("", |(_, b)| b);
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("a data URI")
+    };
+    let case = crate::vision::Case::new(
+        &crate::vision::rgb(&bytes("image")),
+        &crate::vision::rgba(&bytes("part")),
+        c["partY"].as_u64().unwrap_or(0) as u32,
+    );
+    f64::from(if c["kind"] == "jigsaw" {
+        case.shading()
+    } else {
+        case.seam()
+    })
 }
 
 /// Sends an answer; the token if the server verification accepts it.
@@ -176,34 +231,45 @@ async fn attempt(
     who: Attacker,
     rng: &mut StdRng,
     device: &mut Option<String>,
-    recorded: &[Vec<Point>],
+    recorded: &Recorded,
 ) -> bool {
     let init = init(app, scene, device).await;
     let d = distance(app, &init).await;
-    let points = match who {
-        Attacker::Person => aim(synth::human(rng, d, Pointer::Mouse), d),
-        Attacker::StraightLine => aim(synth::bot(rng, Family::Linear, d), d),
-        Attacker::Generator(f) => aim(synth::bot(rng, f, d), d),
+    let one_click = init["challenge"]["kind"] == "one-click";
+    // A movement of `family` (or a person's, with `None`) aimed at this challenge.
+    let made = |rng: &mut StdRng, family: Option<Family>| match (one_click, family) {
+        (true, None) => Motion::Click(pointing::person(rng)),
+        (true, Some(f)) => Motion::Click(pointing::bot(rng, f)),
+        (false, None) => Motion::Drag(aim(synth::human(rng, d, Pointer::Mouse), d)),
+        (false, Some(f)) => Motion::Drag(aim(synth::bot(rng, f, d), d)),
+    };
+    let motion = match who {
+        Attacker::Person => made(rng, None),
+        Attacker::Solver => {
+            let guess = solve_picture(&init);
+            let part_w = init["challenge"]["partW"].as_f64().unwrap_or(60.0);
+            let d = guess / (300.0 - part_w) * 300.0;
+            Motion::Drag(aim(synth::human(rng, d, Pointer::Mouse), d))
+        }
+        Attacker::StraightLine => made(rng, Some(Family::Linear)),
+        Attacker::Generator(f) => made(rng, Some(f)),
         Attacker::RecordedReplay => {
-            let src = &recorded[rng.random_range(0..recorded.len())];
-            // Jittered in space and time, with time kept running forward (the attacker
-            // reads the rules too).
-            let mut last_t = f64::MIN;
-            let jittered: Vec<Point> = src
-                .iter()
-                .map(|p| {
-                    last_t = (p[2] + rng.random_range(-2.0..2.0f64).round()).max(last_t);
-                    [
-                        p[0] + rng.random_range(-0.5..0.5),
-                        p[1] + rng.random_range(-0.5..0.5),
-                        last_t,
-                    ]
-                })
-                .collect();
-            aim(jittered, d)
+            // Jittered in space and time; a drag aimed at this challenge, an approach as it
+            // was (the box is where it was).
+            let i = rng.random_range(0..recorded.drags.len());
+            if one_click {
+                let src = &recorded.approaches[i];
+                let mut points = src.points.clone();
+                points.push(src.click);
+                let mut points = jitter(rng, &points);
+                let click = points.pop().unwrap();
+                Motion::Click(Approach { points, click })
+            } else {
+                Motion::Drag(aim(jitter(rng, &recorded.drags[i]), d))
+            }
         }
         Attacker::Impatient => {
-            let body = answer_body(app, &init, aim(synth::human(rng, d, Pointer::Mouse), d)).await;
+            let body = answer_body(app, &init, made(rng, None)).await;
             let (s, out) = app.post_json("/api/v1/answer", &body).await;
             return match out["captchaVerifyParam"].as_str() {
                 Some(t) if s == StatusCode::OK => verifies(app, t).await,
@@ -212,7 +278,7 @@ async fn attempt(
         }
         Attacker::RawReplay => {
             // Capture a person's passing answer, then send it again, verbatim.
-            let body = answer_body(app, &init, aim(synth::human(rng, d, Pointer::Mouse), d)).await;
+            let body = answer_body(app, &init, made(rng, None)).await;
             let first = submit(app, &body).await;
             let again = submit(app, &body).await;
             // The token itself, verified twice: only the first may count.
@@ -223,14 +289,17 @@ async fn attempt(
             return again.is_some() || twice;
         }
         Attacker::Transplant => {
-            // A person's drag for a full slide, captured once and reused in every cycle.
-            let captured = &recorded[0];
-            aim(captured.clone(), d)
+            // A person's movement, captured once and reused in every cycle.
+            if one_click {
+                Motion::Click(recorded.approaches[0].clone())
+            } else {
+                Motion::Drag(aim(recorded.drags[0].clone(), d))
+            }
         }
         Attacker::ForgedToken => {
             // A genuine token, used once; then copies with one character of the sealed part
             // changed, and a random one of the same length.
-            let body = answer_body(app, &init, aim(synth::human(rng, d, Pointer::Mouse), d)).await;
+            let body = answer_body(app, &init, made(rng, None)).await;
             let Some(real) = submit(app, &body).await else {
                 return false;
             };
@@ -255,11 +324,18 @@ async fn attempt(
             return false;
         }
     };
-    let body = answer_body(app, &init, points).await;
+    let body = answer_body(app, &init, motion).await;
     match submit(app, &body).await {
         Some(t) => verifies(app, &t).await,
         None => false,
     }
+}
+
+/// What the attacker recorded of real people (here: synthetic ones) to replay: full slides,
+/// and approaches to a one-click box.
+struct Recorded {
+    drags: Vec<Vec<Point>>,
+    approaches: Vec<Approach>,
 }
 
 /// Runs every attacker `n` times per type and mode; prints the table; returns
@@ -271,9 +347,12 @@ async fn run(
     let app = spawn().await;
     let mut rng = StdRng::seed_from_u64(0xA77AC);
     // What the attacker recorded of real people (here: synthetic ones) to replay.
-    let recorded: Vec<Vec<Point>> = (0..50)
-        .map(|_| synth::human(&mut rng, 300.0, Pointer::Mouse))
-        .collect();
+    let recorded = Recorded {
+        drags: (0..50)
+            .map(|_| synth::human(&mut rng, 300.0, Pointer::Mouse))
+            .collect(),
+        approaches: (0..50).map(|_| pointing::person(&mut rng)).collect(),
+    };
     let attackers = [
         Attacker::RawReplay,
         Attacker::Transplant,
@@ -285,6 +364,7 @@ async fn run(
         Attacker::Generator(Family::MinimumJerk),
         Attacker::RecordedReplay,
         Attacker::Impatient,
+        Attacker::Solver,
         Attacker::Person,
     ];
     let mut rows = Vec::new();
@@ -294,6 +374,9 @@ async fn run(
         for mode in ["basic", "advanced"] {
             let id = scene(&app, kind, mode).await;
             for who in attackers {
+                if who == Attacker::Solver && !["jigsaw", "image-restoration"].contains(&kind) {
+                    continue;
+                }
                 // A bot that keeps its device token, like a browser would.
                 let mut device = None;
                 let mut k = 0;
@@ -407,7 +490,11 @@ async fn volume(
             init_body["deviceToken"] = json!(d);
         }
         let resp = post("/api/v1/init", &init_body).await.unwrap();
-        let init: Value = resp.json().await.unwrap();
+        let mut init: Value = resp.json().await.unwrap();
+        if let Some(epoch) = init["dvEpoch"].as_i64() {
+            // The codebook, read from the served script as the widget's readers do.
+            init["_dvBook"] = json!(app.codebook(epoch).await.to_js());
+        }
         let Some(certify) = init["certifyId"].as_str() else {
             *out.refused
                 .entry(init["code"].as_str().unwrap_or("?").to_owned())
@@ -418,7 +505,12 @@ async fn volume(
         let bits = init["pow"].as_u64().unwrap_or(0) as u8;
         out.bits.push(bits);
         let d = distance(app, &init).await;
-        let body = answer_body(app, &init, aim(synth::human(rng, d, Pointer::Mouse), d)).await;
+        let body = answer_body(
+            app,
+            &init,
+            Motion::Drag(aim(synth::human(rng, d, Pointer::Mouse), d)),
+        )
+        .await;
         if bits > 0 {
             let counter: u64 = body["pow"].as_str().unwrap().parse().unwrap();
             out.hashes += counter + 1;
@@ -493,6 +585,66 @@ async fn run_volume(n: usize, per_minute: u32) -> Vec<(Disguise, &'static str, V
     rows
 }
 
+/// Headless Chromium driven by attack scripts (`tests/browser/attack.mjs`: as it comes, with
+/// its automation flags patched away, and patched with an eased, jittered drag) against a
+/// slider scene in each mode, `n` attempts each; (attacker, mode, passes, n) rows. Empty
+/// when Chromium is not installed (said so; an error under `STILE_REQUIRE_EXTERNAL`).
+async fn run_browser(n: usize) -> Vec<(String, &'static str, usize, usize)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !crate::external::browser_ready(root) {
+        return Vec::new();
+    }
+    let app = spawn().await;
+    let shots = root.join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut rows = Vec::new();
+    println!("| attacker | type | mode | passed | rate | 95% CI | what stopped it |");
+    println!("|---|---|---|---:|---:|---|---|");
+    for mode in ["basic", "advanced"] {
+        let id = scene(&app, "slider", mode).await;
+        let out = tokio::process::Command::new("node")
+            .arg(root.join("tests/browser/attack.mjs"))
+            .args([&app.base, &id, &n.to_string(), &shots.display().to_string()])
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "attack.mjs: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in stdout.lines().filter(|l| l.starts_with('{')) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let (who, k) = (
+                v["attacker"].as_str().unwrap().to_owned(),
+                v["passed"].as_u64().unwrap() as usize,
+            );
+            let (lo, hi) = wilson(k, n);
+            println!(
+                "| headless Chromium: {who} | slider | {mode} | {k}/{n} | {:.1}% | {:.1}–{:.1}% | {} |",
+                100.0 * k as f64 / n as f64,
+                lo * 100.0,
+                hi * 100.0,
+                v["codes"]
+            );
+            rows.push((who, mode, k, n));
+        }
+    }
+    rows
+}
+
+#[tokio::test]
+async fn browser_smoke() {
+    // A real headless browser, as naive and as patched attack scripts drive it: straight
+    // drags never pass.
+    for (who, mode, k, n) in run_browser(3).await {
+        if who != "stealth-eased" {
+            assert_eq!(k, 0, "{who} on slider/{mode}: {k} of {n} passed");
+        }
+    }
+}
+
 #[tokio::test]
 async fn smoke() {
     // Image restoration is left to the full run: in a debug build its pictures are slow.
@@ -546,6 +698,8 @@ async fn full() {
     run(200, &["slider", "jigsaw", "image-restoration", "one-click"]).await;
     println!();
     run_volume(1000, 120).await;
+    println!();
+    run_browser(40).await;
 }
 
 #[test]

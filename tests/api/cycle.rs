@@ -374,9 +374,12 @@ async fn one_click_passes_with_an_approach_and_fails_without() {
     let scene = app.scene(VerificationType::OneClick);
     let init = app.init(&scene).await;
     assert_eq!(init["challenge"]["kind"], "one-click");
-    let approach = json!([[5, 40, 300], [12, 30, 340], [18, 22, 390], [20, 20, 430]]);
     let out = app
-        .answer(&init, 1, json!({"kind": "one-click", "pointer": "mouse", "points": approach, "click": [20, 20, 520]}))
+        .answer(
+            &init,
+            1,
+            crate::helpers::one_click_answer(crate::helpers::fresh_approach_seed()),
+        )
         .await;
     assert_eq!(out["passed"], true, "{out}");
     let init = app.init(&scene).await;
@@ -388,4 +391,47 @@ async fn one_click_passes_with_an_approach_and_fails_without() {
         )
         .await;
     assert_eq!(out["code"], "F024");
+}
+
+#[tokio::test]
+async fn the_signing_codebook_rotates_hourly_and_a_page_may_keep_its_own_for_a_day() {
+    use stile::risk::dynamic::{Codebook, EPOCH_MS};
+    let app = spawn().await;
+    let scene = app.scene(VerificationType::Slider);
+    let init_with = |epoch: Option<i64>| {
+        let mut body = json!({"sceneId": scene, "pageUrl": "http://shop.test/p"});
+        if let Some(e) = epoch {
+            body["dvEpoch"] = json!(e);
+        }
+        body
+    };
+    // The served script carries the current codebook, and init encodes with it.
+    let (_, first) = app.post_json("/api/v1/init", &init_with(None)).await;
+    let old = app.codebook(first["dvEpoch"].as_i64().unwrap()).await;
+    // Three hours on, the script carries another one...
+    app.clock.advance_ms(3 * EPOCH_MS);
+    let (_, now) = app.post_json("/api/v1/init", &init_with(None)).await;
+    let current = app.codebook(now["dvEpoch"].as_i64().unwrap()).await;
+    assert_eq!(current.epoch, old.epoch + 3);
+    assert_ne!((current.codes, current.mask), (old.codes, old.mask));
+    // ...and a page still holding the old one says so and gets its program in that
+    // encoding: its answer passes.
+    let (_, init) = app
+        .post_json("/api/v1/init", &init_with(Some(old.epoch)))
+        .await;
+    assert_eq!(init["dvEpoch"], old.epoch);
+    let out = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
+    assert_eq!(out["passed"], true, "{out}");
+    // A day later that codebook is no longer used: a client still decoding with it (a
+    // solver that hard-coded the script's encoding) signs with the wrong program.
+    app.clock.advance_ms(24 * EPOCH_MS);
+    let (_, mut init) = app
+        .post_json("/api/v1/init", &init_with(Some(old.epoch)))
+        .await;
+    assert_eq!(init["dvEpoch"], old.epoch + 27, "the current one instead");
+    init["_dvBook"] = json!(old.to_js());
+    let out = app.answer(&init, 1, slider_answer(fresh_seed(), 1.0)).await;
+    assert_eq!(out["code"], "F017", "{out}");
+    // Codebooks are the installation's own: nothing else derives them.
+    assert_ne!(Codebook::derive(&[0; 32], old.epoch), old);
 }

@@ -6,7 +6,14 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, fresh_seed, slider_answer, spawn};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use stile::risk::behaviour::synth::Family;
+use stile::risk::behaviour::{assess_approach, pointing};
+
+use crate::helpers::{
+    TestApp, fresh_approach_seed, fresh_seed, one_click_answer, slider_answer, spawn,
+};
 
 /// A slider scene with `policy` and `mode`; its id.
 async fn scene(app: &TestApp, mode: &str, policy: Value) -> String {
@@ -189,6 +196,56 @@ async fn advanced_mode_refuses_what_basic_lets_through_and_switches_live() {
     let token = fresh["deviceToken"].as_str().unwrap().to_owned();
     let out = solve_as(&app, &id, Some(&token), fresh_seed()).await;
     assert_eq!(out["passed"], true, "{out}");
+}
+
+#[tokio::test]
+async fn one_click_approaches_are_judged_by_the_approach_model_by_mode() {
+    let app = spawn().await;
+    // Bézier generators' approaches (the "human cursor" libraries) the model flags — one
+    // per mode, as the same path twice would be a replay — and a nudge of a few pixels onto
+    // the box (too short to judge: suspect in itself).
+    let mut caught = (0..)
+        .map(|s| pointing::bot(&mut StdRng::seed_from_u64(s), Family::Bezier))
+        .filter(|a| !assess_approach(&a.points, a.click).is_empty())
+        .map(|a| {
+            json!({"kind": "one-click", "pointer": "mouse", "points": a.points,
+                   "click": a.click, "env": {"webdriver": false}})
+        });
+    let nudge = json!({"kind": "one-click", "pointer": "mouse",
+                       "points": [[4, 9, 900], [6, 10, 916], [8, 11, 933], [10, 12, 950]],
+                       "click": [10, 12, 1090], "env": {"webdriver": false}});
+    for mode in ["basic", "advanced"] {
+        let (s, body) = app
+            .admin(
+                "POST",
+                "/admin/v1/scenes",
+                Some(json!({"name": "confirm", "type": "one-click", "mode": mode,
+                            "policy": limits(json!({}))})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (_, init) = init_as(&app, &id, None).await;
+        let out = app
+            .answer(&init, 1, one_click_answer(fresh_approach_seed()))
+            .await;
+        assert_eq!(out["passed"], true, "{mode}: a person: {out}");
+        let bezier = caught.next().unwrap();
+        for (what, answer) in [("bezier", &bezier), ("nudge", &nudge)] {
+            let (_, init) = init_as(&app, &id, None).await;
+            let out = app.answer(&init, 1, answer.clone()).await;
+            if mode == "advanced" {
+                assert_eq!(out["code"], "F001", "{what}: {out}");
+            } else {
+                // Basic does not act on the model alone; the backend sees why it doubted.
+                assert_eq!(out["passed"], true, "{what}: {out}");
+                let v = app
+                    .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+                    .await;
+                assert_eq!(v["RiskReasons"], json!(["motion-suspect"]), "{what}: {v}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ async fn official_aliyun_python_sdk_verifies_against_stile() {
 }
 
 /// Whether Chromium, node and playwright-core are there (see `prerequisite`).
-fn browser_ready(root: &Path) -> bool {
+pub(crate) fn browser_ready(root: &Path) -> bool {
     let ready = Path::new("/usr/bin/chromium").exists()
         && root
             .join("tests/browser/node_modules/playwright-core")
@@ -124,11 +124,16 @@ async fn recorded_verdicts(app: &crate::helpers::TestApp, scene: &str) -> Vec<St
 /// why the server refused what it refused.
 /// `pow_bits` fixes the proof-of-work asked (base and ceiling), or leaves the default.
 async fn recorded_slider_scene(app: &crate::helpers::TestApp, pow_bits: Option<u8>) -> String {
+    recorded_scene(app, "slider", pow_bits).await
+}
+
+/// A new scene of `kind` in Basic mode with recording on (see [`recorded_slider_scene`]).
+async fn recorded_scene(app: &crate::helpers::TestApp, kind: &str, pow_bits: Option<u8>) -> String {
     let mut policy = serde_json::json!({"maxAttempts": 5, "shadow": false, "record": true});
     if let Some(bits) = pow_bits {
         policy["pow"] = serde_json::json!({"base": bits, "max": bits});
     }
-    let scene = serde_json::json!({"name": "browser", "type": "slider", "mode": "basic",
+    let scene = serde_json::json!({"name": "browser", "type": kind, "mode": "basic",
                                    "policy": policy});
     let (s, body) = app.admin("POST", "/admin/v1/scenes", Some(scene)).await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{body}");
@@ -196,11 +201,14 @@ async fn every_type_works_in_real_chromium() {
     }
     let app = spawn().await;
     let oracle = picture_oracle(&app).await;
-    let scenes: serde_json::Map<String, serde_json::Value> = app
+    let mut scenes: serde_json::Map<String, serde_json::Value> = app
         .demo
         .iter()
         .map(|(k, id)| (k.as_str().to_owned(), serde_json::Value::from(id.clone())))
         .collect();
+    // One-click on a recorded scene: what the approach model makes of Chromium's events.
+    let one_click = recorded_scene(&app, "one-click", None).await;
+    scenes.insert("one-click".into(), one_click.clone().into());
     let shots = root.join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let args = [
@@ -209,5 +217,41 @@ async fn every_type_works_in_real_chromium() {
         serde_json::Value::Object(scenes).to_string(),
         shots.display().to_string(),
     ];
-    run_browser_script(&app, &[], "types.mjs", &args).await;
+    run_browser_script(&app, &[&one_click], "types.mjs", &args).await;
+    // Every mouse approach the browser made, judged again by the approach model; kept for
+    // `risk::behaviour::inspect`. A person's approach is flagged 3% of the time by design;
+    // most of them flagged would mean the model has learnt something real browsers do not
+    // do (as the drag model once had: docs/MODEL_CARD.md).
+    let text = app.traces(&one_click).await;
+    let approaches: Vec<Vec<[f64; 3]>> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["pointer"] == "mouse")
+        .filter_map(|v| serde_json::from_value(v["points"].clone()).ok())
+        .collect();
+    let flagged = approaches
+        .iter()
+        .filter(|p| {
+            let (click, points) = p.split_last().unwrap();
+            !stile::risk::behaviour::assess_approach(points, *click).is_empty()
+        })
+        .count();
+    let lines: Vec<String> = approaches
+        .iter()
+        .map(|p| serde_json::to_string(p).unwrap())
+        .collect();
+    std::fs::write(shots.join("approaches.jsonl"), lines.join("\n") + "\n").unwrap();
+    println!(
+        "approach model: {flagged} of {} Chromium approaches flagged",
+        approaches.len()
+    );
+    assert!(
+        !approaches.is_empty(),
+        "the one-click checks recorded no approach"
+    );
+    assert!(
+        flagged * 2 <= approaches.len(),
+        "{flagged} of {} approaches flagged",
+        approaches.len()
+    );
 }

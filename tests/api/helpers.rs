@@ -20,6 +20,8 @@ pub struct TestApp {
     pub stores: stile::store::Stores,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
+    /// Codebooks read from the served script, by epoch.
+    books: tokio::sync::Mutex<Vec<stile::risk::dynamic::Codebook>>,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
 }
@@ -77,6 +79,7 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings))
         stores,
         http: reqwest::Client::new(),
         dir,
+        books: tokio::sync::Mutex::new(Vec::new()),
         stop: Some(tx),
         done: Some(done),
     }
@@ -157,7 +160,36 @@ impl TestApp {
             .await
             .unwrap();
         let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        let mut out = resp.json().await.unwrap_or(Value::Null);
+        if path == "/api/v1/init" && status == StatusCode::OK {
+            // Decoding the signing program takes the codebook the served script carries:
+            // read it from there, as any client must (see `answer_body`).
+            let epoch = out["dvEpoch"].as_i64().unwrap_or(0);
+            out["_dvBook"] = json!(self.codebook(epoch).await.to_js());
+        }
+        (status, out)
+    }
+
+    /// The codebook of `epoch`, read from the served script (`risk::dynamic::Codebook`)
+    /// when it is the current one; the scripts read are kept.
+    pub async fn codebook(&self, epoch: i64) -> stile::risk::dynamic::Codebook {
+        let mut books = self.books.lock().await;
+        if let Some(b) = books.iter().find(|b| b.epoch == epoch) {
+            return *b;
+        }
+        let script = self
+            .http
+            .get(format!("{}/widget/AliyunCaptcha.js", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let book = stile::risk::dynamic::Codebook::from_js(&script).expect("a codebook");
+        assert_eq!(book.epoch, epoch, "init used the current codebook");
+        books.push(book);
+        book
     }
 
     pub async fn init(&self, scene: &str) -> Value {
@@ -176,12 +208,16 @@ impl TestApp {
     /// person's answer would.
     pub fn live_through(&self, body: &Value) {
         let a = &body["answer"];
-        let ended = a["points"]
+        // A one-click answer's input ends with the click, which may come after the last
+        // pointer sample (a hover); a drag's with its last sample.
+        let last_point = a["points"]
             .as_array()
             .and_then(|p| p.last())
-            .and_then(|p| p[2].as_f64())
-            .or_else(|| a["click"][2].as_f64())
-            .unwrap_or(0.0);
+            .and_then(|p| p[2].as_f64());
+        let ended = last_point
+            .into_iter()
+            .chain(a["click"][2].as_f64())
+            .fold(0.0, f64::max);
         self.clock
             .advance_ms(ended.clamp(0.0, 600_000.0) as i64 + 50);
     }
@@ -304,21 +340,27 @@ pub fn answer_body(init: &Value, attempt: u32, answer: Value) -> Value {
     let mut body = json!({"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": attempt, "answer": answer});
     // Signed with the cycle's program, as the widget signs (an answer that does not parse
     // goes unsigned: the server refuses its body first).
-    if let (Some(wire), Ok(parsed)) = (
+    // The codebook is the one `TestApp::post_json` read from the served script.
+    if let (Some(wire), Some(book), Ok(parsed)) = (
         init["dv"].as_array(),
+        init["_dvBook"]
+            .as_str()
+            .and_then(stile::risk::dynamic::Codebook::from_js),
         serde_json::from_value::<stile::challenge::Answer>(body["answer"].clone()),
     ) {
         let wire: Vec<u32> = wire
             .iter()
             .map(|v| v.as_u64().unwrap_or(0) as u32)
             .collect();
-        let program = stile::risk::dynamic::Program::from_wire(&wire).expect("a program");
-        body["sig"] = json!(program.sign(
-            init["certifyId"].as_str().unwrap_or(""),
-            init["nonce"].as_str().unwrap_or(""),
-            attempt,
-            &parsed
-        ));
+        // Read with another hour's codebook it may not even be a program: left unsigned.
+        if let Some(program) = stile::risk::dynamic::Program::from_wire(&wire, &book) {
+            body["sig"] = json!(program.sign(
+                init["certifyId"].as_str().unwrap_or(""),
+                init["nonce"].as_str().unwrap_or(""),
+                attempt,
+                &parsed
+            ));
+        }
     }
     let bits = init["pow"].as_u64().unwrap_or(0) as u8;
     if bits > 0 {
@@ -344,6 +386,32 @@ pub fn fresh_seed() -> u64 {
             return seed;
         }
     }
+}
+
+/// A synthetic person's approach to a one-click box and the click, from `seed`.
+pub fn approach(seed: u64) -> stile::risk::behaviour::pointing::Approach {
+    use rand::SeedableRng;
+    stile::risk::behaviour::pointing::person(&mut rand::rngs::StdRng::seed_from_u64(seed))
+}
+
+/// A seed whose one-click approach the shipped approach model accepts (it flags about 3%
+/// of synthetic people by design).
+pub fn fresh_approach_seed() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(2_000_000);
+    loop {
+        let seed = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let a = approach(seed);
+        if stile::risk::behaviour::assess_approach(&a.points, a.click).is_empty() {
+            return seed;
+        }
+    }
+}
+
+/// A one-click answer: a person's mouse approach from `seed` and the click.
+pub fn one_click_answer(seed: u64) -> Value {
+    let a = approach(seed);
+    json!({"kind": "one-click", "pointer": "mouse", "points": a.points, "click": a.click,
+           "env": {"webdriver": false}})
 }
 
 pub fn slider_answer(seed: u64, reach: f64) -> Value {

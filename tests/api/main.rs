@@ -11,3 +11,5 @@ mod helpers;
 mod images;
 mod lifecycle;
 mod server_verify;
+#[path = "../common/vision.rs"]
+mod vision;

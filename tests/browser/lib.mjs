@@ -37,12 +37,18 @@ export function report(ok, name, detail = '') {
   else failed++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
 }
+/** Where a failed check's page is photographed: set `page` and `dir` to have it done. */
+export const onFailure = { page: null, dir: null };
 export async function check(name, fn) {
   try {
     const detail = await fn();
     report(true, name, detail || '');
   } catch (e) {
     report(false, name, (e && e.message ? e.message : String(e)).split('\n')[0]);
+    if (onFailure.page && onFailure.dir) {
+      const file = `FAIL-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`;
+      await onFailure.page.screenshot({ path: `${onFailure.dir}/${file}` }).catch(() => {});
+    }
   }
 }
 export function expect(cond, message) {
@@ -124,18 +130,89 @@ export function humanPath(x0, y0, dx) {
   return path;
 }
 
-/** Move the mouse onto a point from somewhere nearby, in a few uneven steps. */
-export async function approach(page, x, y) {
-  const fromX = x + rand(-140, -60);
-  const fromY = y + rand(40, 110);
-  await page.mouse.move(fromX, fromY);
-  const steps = randInt(8, 14);
-  for (let i = 1; i <= steps; i++) {
-    const s = minJerk(i / steps);
-    await page.mouse.move(fromX + (x - fromX) * s + rand(-1, 1), fromY + (y - fromY) * s + rand(-1, 1));
-    await sleep(rand(8, 22));
+/**
+ * A person's reach with the mouse from (x0, y0) to (x1, y1), from the same motor model as
+ * Stile's synthetic people pointing at a box (src/risk/behaviour/pointing.rs): lognormal
+ * submovements along and across the line, lasting as Fitts's law says for a `w` px target,
+ * landing off now and then and corrected; a path that bows to one side; tremor; samples at
+ * the display's rate on whole pixels. Returns [{x, y, wait}] like humanPath.
+ */
+export function humanReach(x0, y0, x1, y1, w = 24) {
+  const d = Math.max(1, Math.hypot(x1 - x0, y1 - y0));
+  const ux = (x1 - x0) / d, uy = (y1 - y0) / d;
+  const sub = (amp, start, dur, sigma) => {
+    const mu = Math.log(dur / (Math.exp(3 * sigma) - Math.exp(-3 * sigma)));
+    return { amp, start: start - Math.exp(mu - 3 * sigma), end: start + dur, mu, sigma };
+  };
+  const at = (s, t) => (t <= s.start ? 0 : s.amp * phi((Math.log(t - s.start) - s.mu) / s.sigma));
+  const tempo = Math.exp(0.25 * normal());
+  const mt = (rand(100, 250) + rand(80, 180) * Math.log2(d / w + 1)) * tempo;
+  const sigma = rand(0.18, 0.42);
+  const along = [sub(d * (1 + 0.01 + (0.04 + 0.02 / tempo) * normal()), 0, mt, sigma)];
+  const across = [sub(d * 0.03 * normal(), 0, mt, sigma)];
+  let ra = along[0].amp, rc = across[0].amp;
+  let start = mt * rand(0.55, 0.8);
+  for (let i = 0; i < 3; i++) {
+    const ma = d - ra, mc = -rc;
+    if (Math.hypot(ma, mc) < 0.5 * w * rand(0.3, 1)) break;
+    const k = 1 + 0.12 * normal();
+    const dur = rand(140, 320) * (1 + Math.min(Math.hypot(ma, mc) / 40, 1.5));
+    const sg = rand(0.2, 0.45);
+    along.push(sub(ma * k, start, dur, sg));
+    across.push(sub(mc * k, start, dur, sg));
+    ra += ma * k;
+    rc += mc * k;
+    start += dur * rand(0.6, 0.9);
   }
-  await sleep(rand(80, 200)); // aim before pressing
+  const end = Math.max(...along.map((s) => s.end));
+  const arc = rand(-0.1, 0.1) * d, skew = rand(0.6, 1.4);
+  const tremF = rand(8, 12), tremA = rand(0.04, 0.35), p1 = rand(0, 2 * Math.PI), p2 = rand(0, 2 * Math.PI);
+  // Scaled to end exactly on the point (a person aiming at what they see, as humanPath).
+  const aEnd = along.reduce((sum, s) => sum + at(s, end), 0) || d;
+  const cEnd = across.reduce((sum, s) => sum + at(s, end), 0);
+  const frame = 1000 / 60;
+  const path = [];
+  let last = '';
+  let waited = 0;
+  for (let t = frame; t <= end; ) {
+    const raw = along.reduce((sum, s) => sum + at(s, t), 0);
+    const a = (raw * d) / aEnd;
+    const f = Math.min(Math.max(a / d, 0), 1) ** skew;
+    const c = across.reduce((sum, s) => sum + at(s, t), 0) - (cEnd * raw) / aEnd + arc * 4 * f * (1 - f);
+    const ph = (2 * Math.PI * tremF * t) / 1000;
+    const x = Math.round(x0 + (a + tremA * Math.sin(ph + p1)) * ux - (c + tremA * Math.sin(ph + p2)) * uy);
+    const y = Math.round(y0 + (a + tremA * Math.sin(ph + p1)) * uy + (c + tremA * Math.sin(ph + p2)) * ux);
+    const wait = frame * (Math.random() < 0.04 ? 2 : 1) + rand(-1.2, 1.2);
+    waited += wait;
+    // A still mouse reports nothing: only moves that change the pixel are sent.
+    if (`${x},${y}` !== last) {
+      path.push({ x, y, wait: waited });
+      last = `${x},${y}`;
+      waited = 0;
+    }
+    t += wait;
+  }
+  const [ex, ey] = [Math.round(x1), Math.round(y1)];
+  if (`${ex},${ey}` !== last) path.push({ x: ex, y: ey, wait: waited + frame });
+  return path;
+}
+
+/**
+ * Move the mouse onto a point the way a person does: it rests somewhere on the page, then
+ * reaches the point (humanReach, sent on schedule) and hovers a moment before pressing.
+ */
+export async function approach(page, x, y) {
+  const view = page.viewportSize() || { width: 1280, height: 800 };
+  let fromX, fromY;
+  do {
+    const d = rand(120, 520), a = rand(0, 2 * Math.PI);
+    fromX = x + d * Math.cos(a);
+    fromY = y + d * Math.sin(a);
+  } while (fromX < 2 || fromY < 2 || fromX > view.width - 2 || fromY > view.height - 2);
+  await page.mouse.move(fromX, fromY);
+  await sleep(rand(400, 900)); // at rest: the reach starts after this
+  await playPath(page, humanReach(fromX, fromY, x, y), (p) => page.mouse.move(p.x, p.y));
+  await sleep(rand(80, 300)); // hover before pressing
 }
 
 /**

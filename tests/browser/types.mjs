@@ -19,7 +19,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, humanPath, mouseDrag, playPath, rand, randInt, report, sleep, sliderGeometry,
+  AS_PERSON, ARGS, CHROMIUM, approach, chromium, check, expect, humanPath, mouseDrag, onFailure, playPath, rand, randInt, report, sleep, sliderGeometry,
   totals, touchDrag, verdict,
 } from './lib.mjs';
 
@@ -45,6 +45,8 @@ const PICTURE_TYPES = ['jigsaw', 'image-restoration'];
 /** Open a demo page; track cycles (init/answer responses) and page errors. */
 async function openDemo(context, type, { mode = 'popup', style = 'callback', lang = 'en' } = {}) {
   const page = await context.newPage();
+  onFailure.page = page;
+  onFailure.dir = shotDir;
   const watch = { errors: [], certifyId: null, answers: [], replies: [] };
   page.on('pageerror', (e) => watch.errors.push(e.message));
   page.on('response', async (res) => {

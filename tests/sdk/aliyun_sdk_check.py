@@ -9,6 +9,7 @@ Prints one line per check and a final "N passed, M failed"; exits 1 on any failu
 
 import hashlib
 import json
+import re
 import math
 import random
 import sys
@@ -63,6 +64,23 @@ def _tenths(v):
     return max(-(2**31), min(2**31 - 1, q)) & 0xFFFFFFFF
 
 
+def codebook():
+    """The codebook the served widget carries (Stile's risk::dynamic::Codebook): read from
+    the script, as any client that signs must."""
+    with urllib.request.urlopen(BASE + "/widget/AliyunCaptcha.js") as resp:
+        script = resp.read().decode()
+    m = re.search(r"dvEpoch:(-?\d+),dvCodes:\[([\d,]+)\],dvMask:(\d+)", script)
+    return {"epoch": int(m.group(1)), "codes": [int(c) for c in m.group(2).split(",")], "mask": int(m.group(3))}
+
+
+def decode_program(wire, book):
+    """A program off the wire: seeds and constants unmasked, operation codes looked up."""
+    out = []
+    for i, v in enumerate(wire):
+        out.append(v ^ book["mask"] if i < 2 or i % 2 == 1 else book["codes"].index(v))
+    return out
+
+
 def sign_answer(program, certify_id, nonce, attempt, answer):
     """The widget's signature (Stile's risk::dynamic) of a slider answer: the cycle's
     program run over the canonical numbers of the answer."""
@@ -107,7 +125,10 @@ def pass_token(scene):
     answer = {"kind": "slider", "trackWidth": 300, "pointer": "mouse", "points": pts, "env": {"webdriver": False}}
     body = {"certifyId": init["certifyId"], "nonce": init["nonce"], "attempt": 1, "answer": answer}
     if init.get("dv"):
-        body["sig"] = sign_answer(init["dv"], init["certifyId"], init["nonce"], 1, answer)
+        book = codebook()
+        assert book["epoch"] == init["dvEpoch"], (book, init["dvEpoch"])
+        program = decode_program(init["dv"], book)
+        body["sig"] = sign_answer(program, init["certifyId"], init["nonce"], 1, answer)
     if init.get("pow"):
         body["pow"] = str(solve_pow(init["certifyId"], init["nonce"], init["pow"]))
     # A person's answer comes after the drag it reports: Stile refuses one sent sooner.

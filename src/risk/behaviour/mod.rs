@@ -12,9 +12,16 @@
 //!   data, the features and the held-out figures.
 //! - [`assess`] maps the model's output to findings: [`Finding::MotionSuspect`] above the
 //!   threshold chosen on held-out people (a soft finding that Advanced mode acts on).
+//! - A second model of the same shape judges a one-click answer's approach to the box
+//!   ([`assess_approach`]): the final reach, turned into the frame of its own line
+//!   ([`pointing::frame`]) so that the same features describe it. It is trained by
+//!   `train-behaviour -- --task approach` from synthetic people pointing at the box
+//!   ([`pointing::person`]) and the bot families laid along the same geometry; the result
+//!   is `approach.json`.
 //!
 //! Inference is a few hundred multiply-adds: microseconds.
 
+pub mod pointing;
 pub mod synth;
 pub mod train;
 
@@ -246,12 +253,41 @@ impl Model {
     }
 }
 
-/// The model compiled into the binary.
-pub static MODEL: LazyLock<Option<Model>> = LazyLock::new(|| {
-    serde_json::from_str::<Model>(include_str!("model.json"))
+/// The drag model compiled into the binary.
+pub static MODEL: LazyLock<Option<Model>> = LazyLock::new(|| load(include_str!("model.json")));
+
+/// The approach model (one-click) compiled into the binary.
+pub static APPROACH_MODEL: LazyLock<Option<Model>> =
+    LazyLock::new(|| load(include_str!("approach.json")));
+
+fn load(text: &str) -> Option<Model> {
+    serde_json::from_str::<Model>(text)
         .ok()
         .filter(Model::is_consistent)
-});
+}
+
+/// The behaviour findings for a one-click answer's mouse approach (`points` before the
+/// `click`): the approach model's verdict on the final reach; and a reach too short to
+/// judge (or too sparsely sampled) is suspect too — a person's pointer almost always comes
+/// to the box from elsewhere on the page, so a script that moved a few pixels to avoid the
+/// model gains nothing by it. (Fewer than 3 samples is [`Finding::NoApproach`], by rule.)
+pub fn assess_approach(points: &[Point], click: Point) -> Vec<Finding> {
+    if points.len() < 3 {
+        return Vec::new();
+    }
+    let Some(model) = APPROACH_MODEL.as_ref() else {
+        return Vec::new();
+    };
+    // Too short a reach, or too few samples on a long one (a moving mouse reports often).
+    let Some(f) = pointing::frame(points, click).and_then(|r| features(&r)) else {
+        return vec![Finding::MotionSuspect];
+    };
+    if model.score(&f) >= model.threshold {
+        vec![Finding::MotionSuspect]
+    } else {
+        Vec::new()
+    }
+}
 
 /// The behaviour findings for a drag (empty when the model has nothing to say).
 pub fn assess(points: &[Point]) -> Vec<Finding> {
@@ -326,16 +362,69 @@ mod tests {
             assert!(caught * 100 >= n * 80, "{fam:?}: {caught} of {n} caught");
         }
     }
+
+    #[test]
+    fn the_shipped_approach_model_tells_people_pointing_from_generators() {
+        assert!(APPROACH_MODEL.is_some(), "approach.json is valid");
+        let mut rng = StdRng::seed_from_u64(0xBEEF);
+        // 3% by the threshold, and about 1% whose reach is too short to judge.
+        let n = 1000;
+        let flagged_people = (0..n)
+            .filter(|_| {
+                let a = pointing::person(&mut rng);
+                !assess_approach(&a.points, a.click).is_empty()
+            })
+            .count();
+        assert!(
+            flagged_people * 100 <= n * 6,
+            "{flagged_people} of {n} people flagged"
+        );
+        for fam in [
+            Family::Eased,
+            Family::Bezier,
+            Family::Physics,
+            Family::MinimumJerk,
+        ] {
+            let caught = (0..n)
+                .filter(|_| {
+                    let a = pointing::bot(&mut rng, fam);
+                    !assess_approach(&a.points, a.click).is_empty()
+                })
+                .count();
+            assert!(caught * 100 >= n * 80, "{fam:?}: {caught} of {n} caught");
+        }
+        // Too short or too sparse a reach is suspect; no samples is the rules' business.
+        let nudge = [[4.0, 9.0, 900.0], [7.0, 10.0, 916.0], [10.0, 12.0, 950.0]];
+        assert_eq!(
+            assess_approach(&nudge, [10.0, 12.0, 1090.0]),
+            vec![Finding::MotionSuspect]
+        );
+        let sparse = [
+            [-300.0, 200.0, 900.0],
+            [-150.0, 100.0, 950.0],
+            [0.0, 0.0, 1000.0],
+        ];
+        assert_eq!(
+            assess_approach(&sparse, [0.0, 0.0, 1100.0]),
+            vec![Finding::MotionSuspect]
+        );
+        assert!(assess_approach(&[], [0.0, 0.0, 1100.0]).is_empty());
+    }
 }
 
 /// `STILE_TRACES=target/screenshots/drags.jsonl cargo test --release --lib
 /// risk::behaviour::inspect -- --ignored --nocapture`: how the shipped model scores a file
 /// of drags (one JSON array of `[x, y, t]` per line), e.g. those of the browser run.
+/// `STILE_APPROACHES=target/screenshots/approaches.jsonl` does the same for one-click
+/// approaches (the click as the last point) with the approach model.
 #[cfg(test)]
 mod inspect {
     #[test]
     #[ignore = "an inspection aid, run by hand"]
     fn score_traces() {
+        if let Ok(path) = std::env::var("STILE_APPROACHES") {
+            return score_approaches(&path);
+        }
         let path = std::env::var("STILE_TRACES")
             .unwrap_or_else(|_| "target/screenshots/drags.jsonl".into());
         let text = std::fs::read_to_string(&path).expect("a traces file");
@@ -376,6 +465,45 @@ mod inspect {
             .lines()
             .filter(|l| !l.trim().is_empty())
             .filter_map(|l| super::features(&serde_json::from_str::<Vec<_>>(l).ok()?))
+            .collect();
+        for (i, name) in super::FEATURE_NAMES.iter().enumerate() {
+            let (pm, ps) = super::mean_sd(&people.iter().map(|f| f[i]).collect::<Vec<_>>());
+            let (fm, _) = super::mean_sd(&file.iter().map(|f| f[i]).collect::<Vec<_>>());
+            println!(
+                "{name:>20}  people {pm:8.3} ± {ps:7.3}   file {fm:8.3}   z {:6.2}",
+                (fm - pm) / ps.max(1e-9)
+            );
+        }
+    }
+
+    fn score_approaches(path: &str) {
+        let text = std::fs::read_to_string(path).expect("an approaches file");
+        let model = super::APPROACH_MODEL.as_ref().expect("model");
+        let frames: Vec<Vec<crate::challenge::Point>> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| {
+                let p: Vec<crate::challenge::Point> = serde_json::from_str(l).ok()?;
+                let (click, points) = p.split_last()?;
+                super::pointing::frame(points, *click)
+            })
+            .collect();
+        let file: Vec<[f64; super::N_FEATURES]> =
+            frames.iter().filter_map(|f| super::features(f)).collect();
+        for f in &file {
+            let s = model.score(f);
+            println!(
+                "{s:.4} {}",
+                if s >= model.threshold { "FLAGGED" } else { "" }
+            );
+        }
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(77);
+        let people: Vec<[f64; super::N_FEATURES]> = (0..2000)
+            .filter_map(|_| {
+                let a = super::pointing::person(&mut rng);
+                super::features(&super::pointing::frame(&a.points, a.click)?)
+            })
             .collect();
         for (i, name) in super::FEATURE_NAMES.iter().enumerate() {
             let (pm, ps) = super::mean_sd(&people.iter().map(|f| f[i]).collect::<Vec<_>>());

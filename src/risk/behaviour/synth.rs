@@ -84,12 +84,12 @@ pub fn human(rng: &mut impl Rng, distance: f64, pointer: Pointer) -> Vec<Point> 
 }
 
 /// A slow random walk (AR(1) on a 10 ms grid), read at any time by interpolation.
-struct Walk(Vec<f64>);
+pub(super) struct Walk(Vec<f64>);
 
 impl Walk {
     const STEP_MS: f64 = 10.0;
 
-    fn new(rng: &mut impl Rng, until: f64, step: f64) -> Walk {
+    pub(super) fn new(rng: &mut impl Rng, until: f64, step: f64) -> Walk {
         let n = (until / Self::STEP_MS) as usize + 2;
         let mut v = 0.0;
         let noise = Normal::new(0.0, step).expect("valid");
@@ -103,7 +103,7 @@ impl Walk {
         )
     }
 
-    fn at(&self, t: f64) -> f64 {
+    pub(super) fn at(&self, t: f64) -> f64 {
         let i = (t.max(0.0) / Self::STEP_MS) as usize;
         let (a, b) = (
             self.0[i.min(self.0.len() - 1)],
@@ -118,7 +118,7 @@ impl Walk {
 /// samples at its own rate and reports only when the position on the device's pixel grid
 /// changes; the page sees every sample with its own time when the browser hands over
 /// coalesced events, or else one per animation frame (the latest), and a busy main thread
-/// now and then merges frames. People and browser-driven bots alike are seen through one,
+/// now and then merges frames or hangs for a few hundred milliseconds. People and browser-driven bots alike are seen through one,
 /// so the model has to tell them apart by how they move, not by how they were sampled.
 #[derive(Debug, Clone, Copy)]
 pub struct Device {
@@ -130,6 +130,9 @@ pub struct Device {
     frame: f64,
     /// The chance that a frame is lost to a busy main thread.
     stall: f64,
+    /// The chance, per frame, that the main thread hangs for 80–350 ms (a garbage
+    /// collection, a long task): no frame is delivered until it is free again.
+    hiccup: f64,
     /// Device pixels per CSS px.
     dpr: f64,
 }
@@ -151,6 +154,11 @@ impl Device {
                 &[1000.0 / 60.0, 1000.0 / 60.0, 1000.0 / 120.0, 1000.0 / 30.0],
             ),
             stall: rng.random_range(0.0..0.1),
+            hiccup: if rng.random_bool(0.3) {
+                rng.random_range(0.0..0.02)
+            } else {
+                0.0
+            },
             dpr: pick(rng, &[1.0, 1.0, 1.25, 1.5, 2.0, 2.0, 3.0]),
         }
     }
@@ -199,6 +207,9 @@ impl Device {
                     out.push(record(x, y, ts));
                 }
                 next_frame += self.frame;
+                if self.hiccup > 0.0 && rng.random_bool(self.hiccup) {
+                    next_frame += rng.random_range(80.0..350.0);
+                }
             }
             t += self.period * rng.random_range(0.9..1.1);
         }
@@ -217,16 +228,16 @@ impl Device {
 
 /// One submovement: `amp` px, starting at `start` ms, lasting about `dur` ms, its speed a
 /// lognormal of shape `sigma`.
-struct Sub {
-    amp: f64,
-    start: f64,
-    dur: f64,
+pub(super) struct Sub {
+    pub(super) amp: f64,
+    pub(super) start: f64,
+    pub(super) dur: f64,
     mu: f64,
     sigma: f64,
 }
 
 impl Sub {
-    fn new(amp: f64, start: f64, dur: f64, sigma: f64) -> Sub {
+    pub(super) fn new(amp: f64, start: f64, dur: f64, sigma: f64) -> Sub {
         // A lognormal's mass lies within e^(μ ± 3σ): fit that span to the duration.
         let span = (3.0 * sigma).exp() - (-3.0 * sigma).exp();
         let mu = (dur / span).ln();
@@ -240,7 +251,7 @@ impl Sub {
     }
 
     /// Displacement so far at time `t`.
-    fn at(&self, t: f64) -> f64 {
+    pub(super) fn at(&self, t: f64) -> f64 {
         let dt = t - self.start;
         if dt <= 0.0 {
             return 0.0;
@@ -498,7 +509,7 @@ fn emit(
         .collect()
 }
 
-fn round1(v: f64) -> f64 {
+pub(super) fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 

@@ -9,8 +9,51 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::synth::{Family, bot, human};
-use super::{Model, N_FEATURES, features};
+use super::{Model, N_FEATURES, features, pointing};
 use crate::challenge::{Point, Pointer};
+
+/// Which movement a model judges: a drag along a track (slider and picture answers), or a
+/// one-click answer's free approach to the box ([`pointing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    Drag,
+    Approach,
+}
+
+impl Task {
+    /// The `i`-th synthetic person's features (mostly a mouse; for drags some touch and pen).
+    fn person(self, rng: &mut impl Rng, i: usize) -> Option<[f64; N_FEATURES]> {
+        match self {
+            Task::Drag => {
+                let pointer = match i % 10 {
+                    0 | 1 => Pointer::Touch,
+                    2 => Pointer::Pen,
+                    _ => Pointer::Mouse,
+                };
+                let d = distance(rng);
+                features(&on_track(human(rng, d, pointer)))
+            }
+            Task::Approach => {
+                let a = pointing::person(rng);
+                features(&pointing::frame(&a.points, a.click)?)
+            }
+        }
+    }
+
+    /// A bot of `family`'s features.
+    fn bot(self, rng: &mut impl Rng, family: Family) -> Option<[f64; N_FEATURES]> {
+        match self {
+            Task::Drag => {
+                let d = distance(rng);
+                features(&on_track(bot(rng, family, d)))
+            }
+            Task::Approach => {
+                let a = pointing::bot(rng, family);
+                features(&pointing::frame(&a.points, a.click)?)
+            }
+        }
+    }
+}
 
 /// One labelled example: features, 1.0 for a machine, and which generator made it.
 #[derive(Clone)]
@@ -41,17 +84,11 @@ pub fn on_track(mut points: Vec<Point>) -> Vec<Point> {
     points
 }
 
-/// `n` synthetic people, mostly on a mouse, some on touch and pen.
-pub fn people(rng: &mut impl Rng, n: usize) -> Vec<Example> {
+/// `n` synthetic people for `task`.
+pub fn people(task: Task, rng: &mut impl Rng, n: usize) -> Vec<Example> {
     (0..n)
         .filter_map(|i| {
-            let pointer = match i % 10 {
-                0 | 1 => Pointer::Touch,
-                2 => Pointer::Pen,
-                _ => Pointer::Mouse,
-            };
-            let d = distance(rng);
-            features(&on_track(human(rng, d, pointer))).map(|x| Example {
+            task.person(rng, i).map(|x| Example {
                 x,
                 bot: false,
                 family: None,
@@ -60,13 +97,12 @@ pub fn people(rng: &mut impl Rng, n: usize) -> Vec<Example> {
         .collect()
 }
 
-/// `n` drags of each family in `families`.
-pub fn bots(rng: &mut impl Rng, families: &[Family], n: usize) -> Vec<Example> {
+/// `n` movements of each family in `families` for `task`.
+pub fn bots(task: Task, rng: &mut impl Rng, families: &[Family], n: usize) -> Vec<Example> {
     let mut out = Vec::new();
     for &f in families {
         for _ in 0..n {
-            let d = distance(rng);
-            if let Some(x) = features(&on_track(bot(rng, f, d))) {
+            if let Some(x) = task.bot(rng, f) {
                 out.push(Example {
                     x,
                     bot: true,
@@ -78,11 +114,18 @@ pub fn bots(rng: &mut impl Rng, families: &[Family], n: usize) -> Vec<Example> {
     out
 }
 
-/// Recorded traces (people), as exported by Stile: one drag per entry.
-pub fn recorded(traces: &[Vec<Point>]) -> Vec<Example> {
+/// Recorded traces (people), as exported by Stile: one drag per entry, or for
+/// [`Task::Approach`] one one-click approach (its samples, then the click).
+pub fn recorded(task: Task, traces: &[Vec<Point>]) -> Vec<Example> {
     traces
         .iter()
-        .filter_map(|t| features(t))
+        .filter_map(|t| match task {
+            Task::Drag => features(t),
+            Task::Approach => {
+                let (click, points) = t.split_last()?;
+                features(&pointing::frame(points, *click)?)
+            }
+        })
         .map(|x| Example {
             x,
             bot: false,
@@ -270,6 +313,7 @@ pub struct HeldOut {
 /// Leave-one-generator-out: for each family, train on people and the other families, and
 /// score people never trained on against the family never seen.
 pub fn leave_one_out(
+    task: Task,
     train_people: &[Example],
     test_people: &[Example],
     rng: &mut impl Rng,
@@ -282,9 +326,9 @@ pub fn leave_one_out(
         .map(|&held| {
             let others: Vec<Family> = Family::ALL.iter().copied().filter(|f| *f != held).collect();
             let mut data = train_people.to_vec();
-            data.extend(bots(rng, &others, per_family));
+            data.extend(bots(task, rng, &others, per_family));
             let model = fit(&data, s);
-            let unseen = bots(rng, &[held], per_family / 2);
+            let unseen = bots(task, rng, &[held], per_family / 2);
             let t1 = calibrate(&model, test_people, 0.01);
             let tt = calibrate(&model, test_people, fpr);
             if std::env::var_os("STILE_TRAIN_DEBUG").is_some() {
@@ -313,13 +357,13 @@ mod tests {
     #[test]
     fn auc_and_rates_on_a_known_ranking() {
         let mut rng = StdRng::seed_from_u64(1);
-        let people = people(&mut rng, 300);
-        let linear = bots(&mut rng, &[Family::Linear], 100);
+        let people = people(Task::Drag, &mut rng, 300);
+        let linear = bots(Task::Drag, &mut rng, &[Family::Linear], 100);
         for e in &linear {
             assert!(e.x.iter().all(|v| v.is_finite()), "{:?}", e.x);
         }
         let mut data = people.clone();
-        data.extend(bots(&mut rng, &[Family::Eased], 100));
+        data.extend(bots(Task::Drag, &mut rng, &[Family::Eased], 100));
         let model = fit(
             &data,
             &Settings {
