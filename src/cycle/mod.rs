@@ -253,6 +253,8 @@ pub struct CycleService {
     /// Decoded custom jigsaw pools by scene id, reloaded when the pool's ids change.
     pools: Arc<Mutex<HashMap<String, PoolEntry>>>,
     device_key: guard::DeviceKey,
+    /// Near-duplicate keys, from the deployment's secret (`risk::resemblance`).
+    resemblance: Arc<crate::risk::resemblance::Hasher>,
 }
 
 /// A scene's decoded custom backgrounds.
@@ -303,7 +305,11 @@ impl CycleService {
             }
         };
         let device_key = guard::DeviceKey::load(&stores, &master).await?;
+        let resemblance = Arc::new(crate::risk::resemblance::Hasher::new(
+            &device_key.derive("resemblance"),
+        ));
         Ok(Self {
+            resemblance,
             device_key,
             stores,
             clock,
@@ -340,6 +346,51 @@ impl CycleService {
     /// installation's device key (shared by every node).
     pub fn codebook(&self, epoch: i64) -> crate::risk::dynamic::Codebook {
         crate::risk::dynamic::Codebook::derive(&self.device_key.derive("dv-codebook"), epoch)
+    }
+
+    /// `ResembledTrajectory` if this answer's movement (a drag, or the reach to a one-click
+    /// box) is near one the tenant's answers made within a day: a recorded movement sent
+    /// again in disguise. Every profile is kept, passed or not.
+    async fn resembled(
+        &self,
+        tenant_id: &str,
+        answer: &Answer,
+        now: i64,
+    ) -> Result<Option<Finding>, StoreError> {
+        use crate::risk::resemblance::{self, Profile};
+        let (kind, profile, radius) = if let Some(points) = answer.drag() {
+            (
+                "drag",
+                resemblance::profile(points),
+                resemblance::DRAG_RADIUS,
+            )
+        } else if let Some((points, click)) = answer.approach() {
+            let framed = crate::risk::behaviour::pointing::frame(points, click);
+            let profile = framed.as_deref().and_then(resemblance::profile);
+            ("reach", profile, resemblance::REACH_RADIUS)
+        } else {
+            return Ok(None);
+        };
+        let Some(profile) = profile else {
+            return Ok(None);
+        };
+        let held = self
+            .stores
+            .hot
+            .gather(
+                &format!("{tenant_id}:{kind}"),
+                &self.resemblance.keys(&profile),
+                &profile.to_bytes(),
+                resemblance::BUCKET_CAP,
+                now + 86_400_000,
+                now,
+            )
+            .await?;
+        let copy = held
+            .iter()
+            .filter_map(|b| Profile::from_bytes(b))
+            .any(|p| p.is_copy_of(&profile, radius));
+        Ok(copy.then_some(Finding::ResembledTrajectory))
     }
 
     /// The codebook the served widget carries now.
@@ -711,6 +762,7 @@ impl CycleService {
                     findings.push(Finding::ReplayedTrajectory);
                 }
             }
+            findings.extend(self.resembled(&cycle.tenant_id, &input.answer, now).await?);
             findings.extend(
                 guard::at_answer(
                     &self.stores,

@@ -11,6 +11,7 @@ pub mod behaviour;
 pub mod dynamic;
 pub mod frequency;
 pub mod pow;
+pub mod resemblance;
 pub mod score;
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,10 @@ pub enum Finding {
     /// This drag's timing and height, sample for sample, were seen before: a captured
     /// drag sent again (scaled or not).
     ReplayedTrajectory,
+    /// This movement is near one made in an earlier answer (within a day, any of the
+    /// tenant's scenes): a recorded person's movement sent again with jitter, rescaled or
+    /// re-paced (`risk::resemblance`).
+    ResembledTrajectory,
     /// The answer arrived sooner after init than the input it reports took: its times
     /// were made up, not lived through.
     ImpossibleTiming,

@@ -44,6 +44,10 @@ impl Finding {
             DeviceChurn => Weight::Soft(30),
             IpBusy => Weight::Soft(20),
             MotionSuspect => Weight::Soft(60),
+            // A near copy, not an exact one: about one fresh person in a thousand comes
+            // this close to someone among 20,000 (risk::resemblance), so only Advanced
+            // refuses on it alone.
+            ResembledTrajectory => Weight::Strict(VerifyCode::F017, 40),
         }
     }
 }

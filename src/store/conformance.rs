@@ -55,6 +55,7 @@ pub async fn run(stores: &Stores) {
     admin_tokens_and_meta(stores).await;
     cycles(stores).await;
     first_use(stores).await;
+    buckets(stores).await;
     counters(stores).await;
     traces(stores).await;
 }
@@ -426,5 +427,61 @@ async fn first_use(s: &Stores) {
     assert!(
         h.first_use("race", "k", 30_000, 20_000).await.unwrap(),
         "purged marks are gone"
+    );
+}
+
+async fn buckets(s: &Stores) {
+    let h = &s.hot;
+    let ab = vec!["a".to_owned(), "b".to_owned()];
+    let held = h.gather("drag", &ab, b"one", 3, 1_000, 0).await.unwrap();
+    assert!(held.is_empty(), "new buckets hold nothing");
+    let held = h.gather("drag", &ab, b"two", 3, 1_000, 10).await.unwrap();
+    assert_eq!(
+        held,
+        vec![b"one".to_vec(), b"one".to_vec()],
+        "once per bucket"
+    );
+    let held = h
+        .gather("drag", &["b".to_owned()], b"three", 3, 1_000, 20)
+        .await
+        .unwrap();
+    assert_eq!(held, vec![b"two".to_vec(), b"one".to_vec()], "newest first");
+    assert!(
+        h.gather("reach", &ab, b"x", 3, 1_000, 30)
+            .await
+            .unwrap()
+            .is_empty(),
+        "scopes are separate"
+    );
+    // A full bucket keeps its newest `cap`.
+    h.gather("drag", &["b".to_owned()], b"four", 3, 1_000, 40)
+        .await
+        .unwrap();
+    let held = h
+        .gather("drag", &["b".to_owned()], b"five", 3, 1_000, 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        held,
+        vec![b"four".to_vec(), b"three".to_vec(), b"two".to_vec()]
+    );
+    // Expired values are not returned, and purging drops them.
+    h.gather("drag", &["c".to_owned()], b"old", 3, 100, 60)
+        .await
+        .unwrap();
+    assert!(
+        h.gather("drag", &["c".to_owned()], b"new", 3, 5_000, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an expired value is gone"
+    );
+    assert!(h.purge_expired(2_000).await.unwrap() >= 5);
+    assert_eq!(
+        h.gather("drag", &["c".to_owned()], b"newer", 3, 5_000, 2_000)
+            .await
+            .unwrap(),
+        vec![b"new".to_vec()],
+        "purging keeps live values"
     );
 }

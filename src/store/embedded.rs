@@ -114,6 +114,9 @@ CREATE TABLE IF NOT EXISTS cycles (id TEXT PRIMARY KEY, version INTEGER NOT NULL
 CREATE INDEX IF NOT EXISTS cycles_expiry ON cycles(expires_at);
 CREATE TABLE IF NOT EXISTS once_marks (scope TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(scope, key));
 CREATE INDEX IF NOT EXISTS once_expiry ON once_marks(expires_at);
+CREATE TABLE IF NOT EXISTS buckets (seq INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, bucket TEXT NOT NULL, value BLOB NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS buckets_key ON buckets(scope, bucket, seq);
+CREATE INDEX IF NOT EXISTS buckets_expiry ON buckets(expires_at);
 ";
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -677,6 +680,56 @@ impl HotStore for EmbeddedStore {
         .await
     }
 
+    async fn gather(
+        &self,
+        scope: &str,
+        buckets: &[String],
+        value: &[u8],
+        cap: usize,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<Vec<u8>>> {
+        let (scope, buckets, value) = (scope.to_owned(), buckets.to_vec(), value.to_vec());
+        let cap = cap.max(1) as i64;
+        self.call(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let mut out = Vec::new();
+            for bucket in &buckets {
+                let held: Vec<Vec<u8>> = {
+                    let mut q = tx
+                        .prepare_cached(
+                            "SELECT value FROM buckets WHERE scope = ?1 AND bucket = ?2
+                             AND expires_at > ?3 ORDER BY seq DESC LIMIT ?4",
+                        )
+                        .map_err(backend)?;
+                    q.query_map(params![scope, bucket, now_ms, cap], |r| r.get(0))
+                        .map_err(backend)?
+                        .collect::<Result<_, _>>()
+                        .map_err(backend)?
+                };
+                tx.execute(
+                    "INSERT INTO buckets (scope, bucket, value, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![scope, bucket, value, expires_at_ms],
+                )
+                .map_err(backend)?;
+                if held.len() as i64 >= cap {
+                    // Full: the oldest beyond the cap go (the one just added counts).
+                    tx.execute(
+                        "DELETE FROM buckets WHERE scope = ?1 AND bucket = ?2 AND seq NOT IN
+                         (SELECT seq FROM buckets WHERE scope = ?1 AND bucket = ?2
+                          ORDER BY seq DESC LIMIT ?3)",
+                        params![scope, bucket, cap],
+                    )
+                    .map_err(backend)?;
+                }
+                out.extend(held);
+            }
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+    }
+
     async fn count(&self, key: &str, window_ms: i64, n: u64, now_ms: i64) -> StoreResult<u64> {
         Ok(self.counters.count(key, window_ms, n, now_ms))
     }
@@ -690,7 +743,10 @@ impl HotStore for EmbeddedStore {
             let b = c
                 .execute("DELETE FROM once_marks WHERE expires_at <= ?1", [now_ms])
                 .map_err(backend)?;
-            Ok((a + b) as u64 + counters)
+            let d = c
+                .execute("DELETE FROM buckets WHERE expires_at <= ?1", [now_ms])
+                .map_err(backend)?;
+            Ok((a + b + d) as u64 + counters)
         })
         .await
     }

@@ -112,6 +112,19 @@ pub trait HotStore: Send + Sync + 'static {
     /// addition; `n = 0` reads. A new window starts from zero. Counters are advisory (rate
     /// limits): an engine may keep them in memory and lose them on restart.
     async fn count(&self, key: &str, window_ms: i64, n: u64, now_ms: i64) -> StoreResult<u64>;
+    /// Add `value` to each of `buckets` in `scope`, live until `expires_at_ms`, keeping
+    /// the newest `cap` of each bucket; returns what the buckets held (live) before, newest
+    /// first, bucket by bucket (a value in several buckets comes once per bucket). The
+    /// primitive behind near-duplicate detection (`risk::resemblance`).
+    async fn gather(
+        &self,
+        scope: &str,
+        buckets: &[String],
+        value: &[u8],
+        cap: usize,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<Vec<u8>>>;
     /// Drop everything expired at `now_ms`; returns how many entries went.
     async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64>;
 }

@@ -699,7 +699,7 @@ async fn full() {
     println!();
     run_volume(1000, 120).await;
     println!();
-    run_browser(40).await;
+    run_browser(25).await;
 }
 
 #[test]

@@ -543,6 +543,108 @@ async fn a_drag_seen_before_is_a_replay_even_in_another_scene() {
     );
 }
 
+/// What an attacker replaying a recorded movement does to hide it: every sample moved by
+/// up to ±`ms` (time kept running forward) and ±0.5 px.
+fn disguised(points: &Value, seed: u64, ms: f64) -> Value {
+    use rand::Rng;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut last_t = f64::MIN;
+    let points: Vec<Value> = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let (x, y, t) = (
+                p[0].as_f64().unwrap(),
+                p[1].as_f64().unwrap(),
+                p[2].as_f64().unwrap(),
+            );
+            last_t = (t + rng.random_range(-ms..=ms).round()).max(last_t);
+            json!([
+                ((x + rng.random_range(-0.5..0.5)) * 10.0).round() / 10.0,
+                ((y + rng.random_range(-0.5..0.5)) * 10.0).round() / 10.0,
+                last_t
+            ])
+        })
+        .collect();
+    json!(points)
+}
+
+#[tokio::test]
+async fn a_recorded_movement_sent_again_in_disguise_is_refused_in_advanced() {
+    let app = spawn().await;
+    let basic = scene(&app, "basic", limits(json!({}))).await;
+    let advanced = scene(&app, "advanced", limits(json!({}))).await;
+    let seed = fresh_seed();
+    let original = slider_answer(seed, 1.0);
+    let (_, init) = init_as(&app, &advanced, None).await;
+    assert_eq!(app.answer(&init, 1, original.clone()).await["passed"], true);
+    // Jittered: not the same drag sample for sample, near it.
+    let mut copy = original.clone();
+    copy["points"] = disguised(&original["points"], 1, 2.0);
+    let (_, init) = init_as(&app, &advanced, None).await;
+    let out = app.answer(&init, 1, copy).await;
+    assert_eq!(out["code"], "F017", "advanced: {out}");
+    // Basic weighs it (40 points) and tells the backend why. (Here the copy is moved a
+    // pixel down, no more: jitter is what the behaviour model doubts, 60 points more, and
+    // both together refuse in Basic too.)
+    let mut copy = original.clone();
+    copy["points"] = json!(
+        original["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| json!([p[0], p[1].as_f64().unwrap() + 1.0, p[2]]))
+            .collect::<Vec<_>>()
+    );
+    let (_, init) = init_as(&app, &basic, None).await;
+    let out = app.answer(&init, 1, copy).await;
+    assert_eq!(out["passed"], true, "basic: {out}");
+    let v = app
+        .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(v["RiskReasons"], json!(["resembled-trajectory"]), "{v}");
+    // A one-click box's reach, likewise.
+    let (s, body) = app
+        .admin(
+            "POST",
+            "/admin/v1/scenes",
+            Some(
+                json!({"name": "confirm", "type": "one-click", "mode": "advanced",
+                        "policy": limits(json!({}))}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let original = one_click_answer(fresh_approach_seed());
+    let (_, init) = init_as(&app, &id, None).await;
+    assert_eq!(app.answer(&init, 1, original.clone()).await["passed"], true);
+    // Played 4% slower: the exact fingerprint (which keeps the sampling intervals) misses
+    // it, its shape does not.
+    let mut copy = original.clone();
+    let slower = |p: &Value| json!([p[0], p[1], (p[2].as_f64().unwrap() * 1.04).round()]);
+    let moved: Vec<Value> = original["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(slower)
+        .collect();
+    copy["click"] = slower(&original["click"]);
+    copy["points"] = json!(moved);
+    let (_, init) = init_as(&app, &id, None).await;
+    let out = app.answer(&init, 1, copy).await;
+    assert_eq!(out["code"], "F017", "one-click: {out}");
+    // Other people, meanwhile, are nobody's copy (19 new devices in all: under the churn
+    // limit of 20 an hour).
+    for _ in 0..14 {
+        assert_eq!(
+            solve_as(&app, &advanced, None, fresh_seed()).await["passed"],
+            true
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_user_agent_header_that_contradicts_the_reported_one_is_weighed() {
     let app = spawn().await;
