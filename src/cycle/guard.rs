@@ -22,11 +22,11 @@ use sha2::Sha256;
 
 use crate::crypto::{MasterKey, ct_eq};
 use crate::model::{Limits, Scene};
-use crate::risk::Finding;
 use crate::risk::frequency::{
     self, DAY_MS, DEVICE_CHURN_PER_HOUR, HOUR_MS, MINUTE_MS, inits_key, new_devices_key,
     scene_inits_key, verifications_key,
 };
+use crate::risk::{Finding, cadence};
 use crate::store::{StoreError, Stores};
 
 const DEVICE_KEY_META: &str = "device-key";
@@ -179,6 +179,52 @@ pub async fn at_answer(
     }
     if limits.ip_per_hour > 0 && counts[0] * 2 > u64::from(limits.ip_per_hour) {
         out.push(Finding::IpBusy);
+    }
+    Ok(out)
+}
+
+/// Solve-time anomalies (`risk::cadence`): this answer's solve time (`solve_ms`, since its
+/// challenge was issued) and the gap its client's clock leaves (input ended `ended_ms`
+/// after rendering) counted per client IP and per device for the hour, then judged.
+pub async fn solve_times(
+    stores: &Stores,
+    scene_id: &str,
+    client_ip: &str,
+    device_token: &str,
+    solve_ms: i64,
+    ended_ms: f64,
+    now_ms: i64,
+) -> Result<Vec<Finding>, StoreError> {
+    let hot = &stores.hot;
+    let b = cadence::bucket(solve_ms);
+    let gapped = cadence::gap_ms(solve_ms, ended_ms) > cadence::RELAY_GAP_MS;
+    let mut out = Vec::new();
+    let who = frequency::subscriber(client_ip);
+    for (source, id) in [("ip", who.as_str()), ("dev", device_token)] {
+        if id.is_empty() {
+            continue;
+        }
+        let key = |what: &str| cadence::solve_key(scene_id, source, id, what);
+        let total = hot.count(&key("n"), HOUR_MS, 1, now_ms).await?;
+        let mut near = hot
+            .count(&key(&format!("b{b}")), HOUR_MS, 1, now_ms)
+            .await?;
+        if total >= cadence::MIN_ANSWERS {
+            for k in [b - 1, b + 1] {
+                near += hot
+                    .count(&key(&format!("b{k}")), HOUR_MS, 0, now_ms)
+                    .await?;
+            }
+            if cadence::regular(total, near) && !out.contains(&Finding::RegularSolveTime) {
+                out.push(Finding::RegularSolveTime);
+            }
+        }
+        if gapped {
+            let gaps = hot.count(&key("g"), HOUR_MS, 1, now_ms).await?;
+            if cadence::relayed(total, gaps) && !out.contains(&Finding::RelayedSolve) {
+                out.push(Finding::RelayedSolve);
+            }
+        }
     }
     Ok(out)
 }

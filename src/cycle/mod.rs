@@ -64,6 +64,10 @@ pub struct Cycle {
     /// For No-CAPTCHA: the challenge shown when the silent check does not pass.
     pub secondary_kind: Option<VerificationType>,
     pub created_at_ms: i64,
+    /// When the challenge now shown was issued: init, an escalation or a retry (0 for
+    /// cycles stored before this was kept: `created_at_ms` then).
+    #[serde(default)]
+    pub shown_at_ms: i64,
     pub expires_at_ms: i64,
     pub nonce: String,
     pub attempts: u8,
@@ -484,6 +488,7 @@ impl CycleService {
             kind,
             secondary_kind: scene.secondary_type,
             created_at_ms: now,
+            shown_at_ms: now,
             expires_at_ms: now + INIT_TTL_MS,
             nonce: ids::nonce(18),
             attempts: 0,
@@ -722,14 +727,17 @@ impl CycleService {
         // against the frequency limits. Test mode and allow-listed clients skip it.
         let skip_risk = cycle.test_preset.is_some() || cycle.defence.allow_listed;
         let mut findings = verdict.findings().to_vec();
+        // When the challenge answered was issued.
+        let shown = if cycle.shown_at_ms > 0 {
+            cycle.shown_at_ms
+        } else {
+            cycle.created_at_ms
+        };
         if !skip_risk {
             findings.extend(cycle.defence.findings.iter().copied());
             findings.extend(crate::risk::weighed_environment(input.answer.env()));
             if let Some(ended) = input.answer.input_ended_ms() {
-                findings.extend(crate::risk::timing_finding(
-                    ended,
-                    now - cycle.created_at_ms,
-                ));
+                findings.extend(crate::risk::timing_finding(ended, now - shown));
             }
             let reported = &input.answer.env().ua;
             if let Some(header) = input.user_agent.as_deref()
@@ -763,6 +771,20 @@ impl CycleService {
                 }
             }
             findings.extend(self.resembled(&cycle.tenant_id, &input.answer, now).await?);
+            if let Some(ended) = input.answer.input_ended_ms() {
+                findings.extend(
+                    guard::solve_times(
+                        &self.stores,
+                        &cycle.scene_id,
+                        &cycle.client_ip,
+                        &cycle.device_token,
+                        now - shown,
+                        ended,
+                        now,
+                    )
+                    .await?,
+                );
+            }
             findings.extend(
                 guard::at_answer(
                     &self.stores,
@@ -832,6 +854,7 @@ impl CycleService {
                     self.make_challenge(secondary, &cycle.scene_id).await?;
                 cycle.kind = secondary;
                 cycle.secret = secret;
+                cycle.shown_at_ms = now;
                 AnswerOutput {
                     passed: false,
                     code: None,
@@ -881,6 +904,8 @@ impl CycleService {
                     cycle.closed_with = Some(VerifyCode::F015);
                 }
                 let mut out = AnswerOutput::failed(VerifyCode::F015, retry, reasons);
+                // The widget shows the challenge again (or a new one) and starts its clock.
+                cycle.shown_at_ms = now;
                 if retry && challenge::is_costly(cycle.kind) {
                     // A picture is never shown twice: each retry gets a new one, so a
                     // solver cannot sweep positions over the same image.

@@ -8,6 +8,7 @@
 //! service gathers the signals (counters, device tokens) and hands them in.
 
 pub mod behaviour;
+pub mod cadence;
 pub mod dynamic;
 pub mod frequency;
 pub mod pow;
@@ -89,6 +90,12 @@ pub enum Finding {
     /// tenant's scenes): a recorded person's movement sent again with jitter, rescaled or
     /// re-paced (`risk::resemblance`).
     ResembledTrajectory,
+    /// This source's solve times this hour are too alike for people: a solver pipeline
+    /// (`risk::cadence`).
+    RegularSolveTime,
+    /// This source's answers keep arriving long after what their own clock accounts for:
+    /// challenges relayed to solvers elsewhere (`risk::cadence`).
+    RelayedSolve,
     /// The answer arrived sooner after init than the input it reports took: its times
     /// were made up, not lived through.
     ImpossibleTiming,

@@ -48,6 +48,9 @@ impl Finding {
             // this close to someone among 20,000 (risk::resemblance), so only Advanced
             // refuses on it alone.
             ResembledTrajectory => Weight::Strict(VerifyCode::F017, 40),
+            // Patterns over a source's hour, not proof about this answer: a heavy user can
+            // now and then look steady (risk::cadence).
+            RegularSolveTime | RelayedSolve => Weight::Strict(VerifyCode::F001, 40),
         }
     }
 }

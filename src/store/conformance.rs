@@ -29,6 +29,7 @@ fn cycle(id: &str, expires_at_ms: i64) -> Cycle {
         kind: VerificationType::Slider,
         secondary_kind: None,
         created_at_ms: 0,
+        shown_at_ms: 0,
         expires_at_ms,
         nonce: "n".into(),
         attempts: 0,

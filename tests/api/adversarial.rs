@@ -44,6 +44,12 @@ enum Attacker {
     /// type) reading the picture from init, and a person's drag to where it points:
     /// picture types only.
     Solver,
+    /// A perfect solver (a person's movement to the right place) behind a steady pipeline:
+    /// every answer arrives 3 s ± 3% after its challenge was issued.
+    SolverService,
+    /// Challenges relayed to a farm of solvers elsewhere: a person's movement, sent back
+    /// as measured there, 8-30 s after the challenge was issued.
+    RelayFarm,
     /// Synthetic people (the false-positive side).
     Person,
 }
@@ -59,6 +65,8 @@ impl Attacker {
             Attacker::RecordedReplay => "recorded human movements, jittered".into(),
             Attacker::Impatient => "a person's drag sent without waiting for it".into(),
             Attacker::Solver => "own image solver + a person's drag".into(),
+            Attacker::SolverService => "solver service, steady pipeline (3 s ± 3%)".into(),
+            Attacker::RelayFarm => "relay to a solver farm (8-30 s)".into(),
             Attacker::Person => "synthetic people".into(),
         }
     }
@@ -245,6 +253,25 @@ async fn attempt(
     };
     let motion = match who {
         Attacker::Person => made(rng, None),
+        Attacker::SolverService | Attacker::RelayFarm => {
+            let body = answer_body(app, &init, made(rng, None)).await;
+            let ended = body["answer"]["click"][2]
+                .as_f64()
+                .or_else(|| body["answer"]["points"].as_array()?.last()?[2].as_f64())
+                .unwrap_or(0.0) as i64;
+            let after = if who == Attacker::SolverService {
+                // The pipeline cannot answer before the movement it plays has ended.
+                ((3_000.0 * (1.0 + 0.03 * crate::helpers::normal(rng))) as i64).max(ended + 50)
+            } else {
+                ended + rng.random_range(8_000..30_000)
+            };
+            app.clock.advance_ms(after);
+            let (s, out) = app.post_json("/api/v1/answer", &body).await;
+            return match out["captchaVerifyParam"].as_str() {
+                Some(t) if s == StatusCode::OK && out["passed"] == true => verifies(app, t).await,
+                _ => false,
+            };
+        }
         Attacker::Solver => {
             let guess = solve_picture(&init);
             let part_w = init["challenge"]["partW"].as_f64().unwrap_or(60.0);
@@ -365,6 +392,8 @@ async fn run(
         Attacker::RecordedReplay,
         Attacker::Impatient,
         Attacker::Solver,
+        Attacker::SolverService,
+        Attacker::RelayFarm,
         Attacker::Person,
     ];
     let mut rows = Vec::new();

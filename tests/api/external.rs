@@ -140,6 +140,18 @@ async fn recorded_scene(app: &crate::helpers::TestApp, kind: &str, pow_bits: Opt
     body["id"].as_str().unwrap().to_owned()
 }
 
+/// Turn recording on for an existing scene, its policy otherwise as it was.
+async fn record_on(app: &crate::helpers::TestApp, scene: &str) {
+    let path = format!("/admin/v1/scenes/{scene}");
+    let (s, body) = app.admin("GET", &path, None).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{body}");
+    let mut policy = body["policy"].clone();
+    policy["record"] = true.into();
+    let patch = serde_json::json!({ "policy": policy });
+    let (s, body) = app.admin("PATCH", &path, Some(patch)).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{body}");
+}
+
 #[tokio::test]
 async fn slider_passes_on_the_demo_in_real_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -206,9 +218,16 @@ async fn every_type_works_in_real_chromium() {
         .iter()
         .map(|(k, id)| (k.as_str().to_owned(), serde_json::Value::from(id.clone())))
         .collect();
+    // Every demo scene records, so a failed run shows why the server refused what it did.
+    let mut recorded: Vec<String> = Vec::new();
+    for (_, id) in &app.demo {
+        record_on(&app, id).await;
+        recorded.push(id.clone());
+    }
     // One-click on a recorded scene: what the approach model makes of Chromium's events.
     let one_click = recorded_scene(&app, "one-click", None).await;
     scenes.insert("one-click".into(), one_click.clone().into());
+    recorded.push(one_click.clone());
     let shots = root.join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let args = [
@@ -217,7 +236,8 @@ async fn every_type_works_in_real_chromium() {
         serde_json::Value::Object(scenes).to_string(),
         shots.display().to_string(),
     ];
-    run_browser_script(&app, &[&one_click], "types.mjs", &args).await;
+    let recorded: Vec<&str> = recorded.iter().map(String::as_str).collect();
+    run_browser_script(&app, &recorded, "types.mjs", &args).await;
     // Every mouse approach the browser made, judged again by the approach model; kept for
     // `risk::behaviour::inspect`. A person's approach is flagged 3% of the time by design;
     // most of them flagged would mean the model has learnt something real browsers do not

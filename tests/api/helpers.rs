@@ -204,8 +204,10 @@ impl TestApp {
     }
 
     /// Let the service's clock pass the time the answer in `body` says its input took
-    /// (the server refuses an answer that arrives before its drag could have ended), as a
-    /// person's answer would.
+    /// (the server refuses an answer that arrives before its drag could have ended), and a
+    /// little more (0.2-2.5 s: the picture arriving, the page's own delays), as a person's
+    /// answer would: people's solve times are never as alike as their drags' durations
+    /// (`risk::cadence` counts them).
     pub fn live_through(&self, body: &Value) {
         let a = &body["answer"];
         // A one-click answer's input ends with the click, which may come after the last
@@ -218,8 +220,9 @@ impl TestApp {
             .into_iter()
             .chain(a["click"][2].as_f64())
             .fold(0.0, f64::max);
+        let delay = rand::random_range(200..2_500);
         self.clock
-            .advance_ms(ended.clamp(0.0, 600_000.0) as i64 + 50);
+            .advance_ms(ended.clamp(0.0, 600_000.0) as i64 + delay);
     }
 
     /// POST an answer body, after living through its input (see [`TestApp::live_through`]).
@@ -426,4 +429,10 @@ pub fn picture_answer(kind: &str, seed: u64, x: f64, part_w: f64) -> Value {
     let last = points.last().unwrap()[0];
     json!({"kind": kind, "x": last / 300.0 * span, "trackWidth": 300, "pointer": "mouse",
            "points": points, "env": {"webdriver": false}})
+}
+
+/// A standard normal draw (Box–Muller).
+pub fn normal(rng: &mut impl rand::Rng) -> f64 {
+    let (u, v): (f64, f64) = (rng.random_range(1e-12..1.0), rng.random());
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
