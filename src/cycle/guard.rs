@@ -206,24 +206,30 @@ pub async fn solve_times(
         }
         let key = |what: &str| cadence::solve_key(scene_id, source, id, what);
         let total = hot.count(&key("n"), HOUR_MS, 1, now_ms).await?;
-        let mut near = hot
+        let mut around = [0u64; 5];
+        around[2] = hot
             .count(&key(&format!("b{b}")), HOUR_MS, 1, now_ms)
             .await?;
         if total >= cadence::MIN_ANSWERS {
-            for k in [b - 1, b + 1] {
-                near += hot
+            for (slot, k) in [(0, b - 2), (1, b - 1), (3, b + 1), (4, b + 2)] {
+                around[slot] = hot
                     .count(&key(&format!("b{k}")), HOUR_MS, 0, now_ms)
                     .await?;
             }
-            if cadence::regular(total, near) && !out.contains(&Finding::RegularSolveTime) {
+            if cadence::regular(total, &around) && !out.contains(&Finding::RegularSolveTime) {
                 out.push(Finding::RegularSolveTime);
             }
         }
-        if gapped {
-            let gaps = hot.count(&key("g"), HOUR_MS, 1, now_ms).await?;
-            if cadence::relayed(total, gaps) && !out.contains(&Finding::RelayedSolve) {
-                out.push(Finding::RelayedSolve);
-            }
+        // Every answer of a relaying source is judged, with a gap or without.
+        let gaps = if gapped {
+            hot.count(&key("g"), HOUR_MS, 1, now_ms).await?
+        } else if total >= cadence::RELAY_MIN_ANSWERS {
+            hot.count(&key("g"), HOUR_MS, 0, now_ms).await?
+        } else {
+            0
+        };
+        if cadence::relayed(total, gaps) && !out.contains(&Finding::RelayedSolve) {
+            out.push(Finding::RelayedSolve);
         }
     }
     Ok(out)

@@ -9,8 +9,9 @@
 //!   address spread wider still. A bot that feeds each picture to a solver and plays back a
 //!   movement takes what its pipeline takes, again and again. Solve times are counted per
 //!   source (client IP, device) and hour in buckets [`BUCKET_RATIO`] wide on a log scale;
-//!   once a source has [`MIN_ANSWERS`] answers in the hour, an answer whose bucket and its
-//!   two neighbours (a window 15% wide) hold [`REGULAR_SHARE_PCT`]% of them is flagged.
+//!   once a source has [`MIN_ANSWERS`] answers in the hour, an answer is flagged when three
+//!   neighbouring buckets (a window 15% wide) within two buckets of its own hold
+//!   [`REGULAR_SHARE_PCT`]% of them: it is the pipeline's, even a little early or late.
 //!   For one person with solve times spread lognormally by σ = 0.3 (tighter than most) the
 //!   window holds about 20%; a pipeline with ±3% of jitter, nearly all. The tests measure
 //!   how often such a person is ever flagged in an hour of 30 answers.
@@ -20,12 +21,17 @@
 //!   phone. A relay that ships the challenge to a farm of solvers (people or a service) and
 //!   sends back their movement as measured there leaves the shipping unaccounted for. A
 //!   source whose answers leave more than [`RELAY_GAP_MS`] unaccounted for in
-//!   [`RELAY_SHARE_PCT`]% of at least [`RELAY_MIN_ANSWERS`] answers in the hour is relaying.
+//!   [`RELAY_SHARE_PCT`]% of at least [`RELAY_MIN_ANSWERS`] answers in the hour is relaying,
+//!   and every answer it sends is flagged, gap or not.
 //!   (A relay that pads its timestamps to hide the gap shows as a person who waited that
 //!   long before starting, which the regular-time rule then sees if the pipeline is steady.)
 //!
 //! Both are strict: Advanced refuses (F001), Basic adds 40 points. Counting is the hot
 //! store's (`HotStore::count`, `cycle::guard::solve_times`); this module holds the rules.
+//! The hour is a fixed window (as for the frequency limits), so a pipeline gets its first
+//! answers of each hour judged alone; and an IP's pattern is everyone's behind it: a person
+//! who shares a busy bot's address, and solves within a few percent of its time, is judged
+//! with it.
 
 /// Width of a solve-time bucket, as a ratio: each bucket is 5% longer than the last.
 pub const BUCKET_RATIO: f64 = 1.05;
@@ -54,10 +60,15 @@ pub fn gap_ms(solve_ms: i64, input_ended_ms: f64) -> f64 {
     solve_ms as f64 - input_ended_ms
 }
 
-/// Whether `near` of a source's `total` answers this hour (this one included), within one
-/// bucket of this answer's, make its solve times regular.
-pub fn regular(total: u64, near: u64) -> bool {
-    total >= MIN_ANSWERS && near * 100 >= total * REGULAR_SHARE_PCT
+/// Whether a source's solve times are regular, from its `total` answers this hour (this one
+/// included) and the counts of the five buckets about this answer's (`around[2]` is its
+/// own): some three neighbouring buckets among them hold [`REGULAR_SHARE_PCT`]% of the
+/// answers. So an answer up to two buckets off a pipeline's usual time is judged with it.
+pub fn regular(total: u64, around: &[u64; 5]) -> bool {
+    total >= MIN_ANSWERS
+        && around
+            .windows(3)
+            .any(|w| w.iter().sum::<u64>() * 100 >= total * REGULAR_SHARE_PCT)
 }
 
 /// Whether `gapped` of a source's `total` answers this hour make it a relay.
@@ -102,10 +113,9 @@ mod tests {
                     let b = bucket(draw(rng) as i64);
                     *counts.entry(b).or_default() += 1;
                     total += 1;
-                    let near: u64 = (b - 1..=b + 1)
-                        .map(|k| counts.get(&k).copied().unwrap_or(0))
-                        .sum();
-                    flagged |= regular(total, near);
+                    let around =
+                        [-2, -1, 0, 1, 2].map(|k| counts.get(&(b + k)).copied().unwrap_or(0));
+                    flagged |= regular(total, &around);
                 }
                 flagged
             })
@@ -146,10 +156,15 @@ mod tests {
 
     #[test]
     fn too_few_answers_are_never_judged() {
-        assert!(!regular(MIN_ANSWERS - 1, MIN_ANSWERS - 1));
-        assert!(regular(MIN_ANSWERS, MIN_ANSWERS));
-        assert!(!regular(20, 11));
-        assert!(regular(20, 12));
+        let m = MIN_ANSWERS;
+        assert!(!regular(m - 1, &[0, 0, m - 1, 0, 0]));
+        assert!(regular(m, &[0, 0, m, 0, 0]));
+        assert!(!regular(20, &[0, 5, 6, 0, 0]));
+        assert!(regular(20, &[0, 6, 6, 0, 0]));
+        // Two buckets off the usual time: still judged with it.
+        assert!(regular(20, &[12, 0, 1, 0, 0]));
+        assert!(regular(20, &[0, 0, 1, 4, 8]));
+        assert!(!regular(20, &[4, 4, 1, 4, 4]));
         assert!(!relayed(RELAY_MIN_ANSWERS - 1, RELAY_MIN_ANSWERS - 1));
         assert!(relayed(10, 8));
         assert!(!relayed(10, 7));
