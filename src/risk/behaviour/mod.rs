@@ -329,70 +329,64 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_shipped_model_loads_and_tells_held_out_people_from_bots() {
-        let model = MODEL.as_ref().expect("model.json is valid");
-        // Seeds far from the trainer's: people pass, the generator families mostly do not.
-        let mut rng = StdRng::seed_from_u64(0xC0FFEE);
-        let n = 400;
-        let flagged_people = (0..n)
-            .filter(|_| {
-                let d = rng.random_range(40.0..260.0);
-                let p = human(&mut rng, d, Pointer::Mouse);
-                features(&p).is_some_and(|f| model.score(&f) >= model.threshold)
-            })
-            .count();
-        assert!(
-            flagged_people * 100 <= n * 6,
-            "{flagged_people} of {n} people flagged"
-        );
-        for fam in [
-            Family::Linear,
-            Family::Eased,
-            Family::Bezier,
-            Family::MinimumJerk,
-        ] {
-            let caught = (0..n)
-                .filter(|_| {
-                    let d = rng.random_range(40.0..260.0);
-                    features(&bot(&mut rng, fam, d))
-                        .is_none_or(|f| model.score(&f) >= model.threshold)
-                })
-                .count();
+    /// Over `n` draws each: at most 6% of people flagged, at least 80% of each family caught.
+    fn tells_people_from(
+        rng: &mut StdRng,
+        n: usize,
+        families: &[Family],
+        mut person_flagged: impl FnMut(&mut StdRng) -> bool,
+        mut bot_caught: impl FnMut(&mut StdRng, Family) -> bool,
+    ) {
+        let flagged = (0..n).filter(|_| person_flagged(rng)).count();
+        assert!(flagged * 100 <= n * 6, "{flagged} of {n} people flagged");
+        for &fam in families {
+            let caught = (0..n).filter(|_| bot_caught(rng, fam)).count();
             assert!(caught * 100 >= n * 80, "{fam:?}: {caught} of {n} caught");
         }
     }
 
     #[test]
+    fn the_shipped_model_loads_and_tells_held_out_people_from_bots() {
+        let model = MODEL.as_ref().expect("model.json is valid");
+        // Seeds far from the trainer's: people pass, the generator families mostly do not.
+        let suspect = |f: &[f64; N_FEATURES]| model.score(f) >= model.threshold;
+        tells_people_from(
+            &mut StdRng::seed_from_u64(0xC0FFEE),
+            400,
+            &[
+                Family::Linear,
+                Family::Eased,
+                Family::Bezier,
+                Family::MinimumJerk,
+            ],
+            |rng| {
+                let d = rng.random_range(40.0..260.0);
+                features(&human(rng, d, Pointer::Mouse)).is_some_and(|f| suspect(&f))
+            },
+            |rng, fam| {
+                let d = rng.random_range(40.0..260.0);
+                features(&bot(rng, fam, d)).is_none_or(|f| suspect(&f))
+            },
+        );
+    }
+
+    #[test]
     fn the_shipped_approach_model_tells_people_pointing_from_generators() {
         assert!(APPROACH_MODEL.is_some(), "approach.json is valid");
-        let mut rng = StdRng::seed_from_u64(0xBEEF);
         // 3% by the threshold, and about 1% whose reach is too short to judge.
-        let n = 1000;
-        let flagged_people = (0..n)
-            .filter(|_| {
-                let a = pointing::person(&mut rng);
-                !assess_approach(&a.points, a.click).is_empty()
-            })
-            .count();
-        assert!(
-            flagged_people * 100 <= n * 6,
-            "{flagged_people} of {n} people flagged"
+        let judged = |a: pointing::Approach| !assess_approach(&a.points, a.click).is_empty();
+        tells_people_from(
+            &mut StdRng::seed_from_u64(0xBEEF),
+            1000,
+            &[
+                Family::Eased,
+                Family::Bezier,
+                Family::Physics,
+                Family::MinimumJerk,
+            ],
+            |rng| judged(pointing::person(rng)),
+            |rng, fam| judged(pointing::bot(rng, fam)),
         );
-        for fam in [
-            Family::Eased,
-            Family::Bezier,
-            Family::Physics,
-            Family::MinimumJerk,
-        ] {
-            let caught = (0..n)
-                .filter(|_| {
-                    let a = pointing::bot(&mut rng, fam);
-                    !assess_approach(&a.points, a.click).is_empty()
-                })
-                .count();
-            assert!(caught * 100 >= n * 80, "{fam:?}: {caught} of {n} caught");
-        }
         // Too short or too sparse a reach is suspect; no samples is the rules' business.
         let nudge = [[4.0, 9.0, 900.0], [7.0, 10.0, 916.0], [10.0, 12.0, 950.0]];
         assert_eq!(
