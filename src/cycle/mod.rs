@@ -64,8 +64,9 @@ pub struct Cycle {
     /// For No-CAPTCHA: the challenge shown when the silent check does not pass.
     pub secondary_kind: Option<VerificationType>,
     pub created_at_ms: i64,
-    /// When the challenge now shown was issued: init, an escalation or a retry (0 for
-    /// cycles stored before this was kept: `created_at_ms` then).
+    /// When the challenge now shown was issued: init, an escalation or a retry on a new
+    /// picture, as the widget restarts its clock (0 for cycles stored before this was
+    /// kept: `created_at_ms` then).
     #[serde(default)]
     pub shown_at_ms: i64,
     pub expires_at_ms: i64,
@@ -904,8 +905,6 @@ impl CycleService {
                     cycle.closed_with = Some(VerifyCode::F015);
                 }
                 let mut out = AnswerOutput::failed(VerifyCode::F015, retry, reasons);
-                // The widget shows the challenge again (or a new one) and starts its clock.
-                cycle.shown_at_ms = now;
                 if retry && challenge::is_costly(cycle.kind) {
                     // A picture is never shown twice: each retry gets a new one, so a
                     // solver cannot sweep positions over the same image.
@@ -913,6 +912,9 @@ impl CycleService {
                         self.make_challenge(cycle.kind, &cycle.scene_id).await?;
                     cycle.secret = secret;
                     out.challenge = Some(presentation);
+                    // The widget renders the new picture and starts its clock again (a
+                    // challenge retried in place keeps the clock it had).
+                    cycle.shown_at_ms = now;
                 }
                 out
             }

@@ -1,7 +1,7 @@
 //! Solve-time anomalies across one source's answers: solver services and relay farms.
 //!
 //! Each answer's *solve time* is measured on the server, from the moment its challenge was
-//! issued (init, a No-CAPTCHA escalation or a retry) to the answer's arrival, so a client
+//! issued (init, a No-CAPTCHA escalation or a retry on a new picture) to the answer's arrival, so a client
 //! cannot claim one. Two patterns give away a pipeline that one answer alone does not:
 //!
 //! - **Too regular** ([`Finding::RegularSolveTime`]). People take as long as they take: one

@@ -246,6 +246,40 @@ async fn a_retry_after_a_wrong_answer_can_pass() {
 }
 
 #[tokio::test]
+async fn a_slider_retried_in_place_keeps_the_clock_of_its_first_rendering() {
+    // The widget retries a slider in place without rendering it again: the second drag's
+    // times run on from the first rendering, and the server must measure from there too.
+    let app = spawn().await;
+    let init = app.init(&app.scene(VerificationType::Slider)).await;
+    let wrong = slider_answer(1, 0.5);
+    let first_end = wrong["points"].as_array().unwrap().last().unwrap()[2]
+        .as_f64()
+        .unwrap();
+    app.clock.advance_ms(first_end as i64 + 200);
+    let body = crate::helpers::answer_body(&init, 1, wrong);
+    let (_, first) = app.post_json("/api/v1/answer", &body).await;
+    assert_eq!(first["retry"], true, "{first}");
+    // The failure shown, 3 s to try again; the second drag starts then, by the widget's
+    // clock counted from the first rendering.
+    app.clock.advance_ms(3_000);
+    let start = first_end + 3_100.0;
+    let mut second = slider_answer(fresh_seed(), 1.0);
+    let points = second["points"].as_array().unwrap().clone();
+    let offset = start - points[0][2].as_f64().unwrap();
+    let later: Vec<serde_json::Value> = points
+        .iter()
+        .map(|p| json!([p[0], p[1], p[2].as_f64().unwrap() + offset]))
+        .collect();
+    let drag = later.last().unwrap()[2].as_f64().unwrap() - start;
+    second["points"] = json!(later);
+    app.clock.advance_ms(drag as i64 + 300);
+    let body = crate::helpers::answer_body(&init, 2, second);
+    let (s, out) = app.post_json("/api/v1/answer", &body).await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out["passed"], true, "{out}");
+}
+
+#[tokio::test]
 async fn forged_or_replayed_answers_are_f017_and_burn_the_cycle() {
     let app = spawn().await;
     let scene = app.scene(VerificationType::Slider);
