@@ -895,6 +895,27 @@ async fn solve_in(
     out
 }
 
+/// When an answer arrives, from when its drag ended (see [`solve_in`]).
+type Timing = Box<dyn Fn(i64) -> i64>;
+
+/// Answers `scene` as `device` once per timing; the indices of those refused (each F001).
+async fn refused_answers(
+    app: &TestApp,
+    scene: &str,
+    device: &str,
+    timings: Vec<Timing>,
+) -> Vec<usize> {
+    let mut refused = Vec::new();
+    for (i, timing) in timings.into_iter().enumerate() {
+        let out = solve_in(app, scene, device, timing).await;
+        if out["passed"] != true {
+            assert_eq!(out["code"], "F001", "answer {i}: {out}");
+            refused.push(i);
+        }
+    }
+    refused
+}
+
 #[tokio::test]
 async fn a_solver_pipeline_with_steady_solve_times_is_refused_in_advanced() {
     let app = spawn().await;
@@ -916,17 +937,14 @@ async fn a_solver_pipeline_with_steady_solve_times_is_refused_in_advanced() {
     app.clock.advance_ms(3_600_000);
     // A pipeline: picture to solver and back, movement played, 4 s ± 2% every time.
     // The first 11 pass (too few to judge); by the 12th the pattern is plain.
-    let mut refused = Vec::new();
-    for i in 0..16 {
-        let ms = (4_000.0 * (1.0 + 0.02 * normal(&mut rng))) as i64;
-        let out = solve_in(&app, &advanced, &device, |_| ms).await;
-        if out["passed"] != true {
-            assert_eq!(out["code"], "F001", "{out}");
-            refused.push(i);
-        }
-    }
+    let steady: Vec<Timing> = (0..16)
+        .map(|_| {
+            let ms = (4_000.0 * (1.0 + 0.02 * normal(&mut rng))) as i64;
+            Box::new(move |_| ms) as Timing
+        })
+        .collect();
     assert_eq!(
-        refused,
+        refused_answers(&app, &advanced, &device, steady).await,
         (11..16).collect::<Vec<_>>(),
         "steady answers refused"
     );
@@ -960,17 +978,14 @@ async fn answers_relayed_to_solvers_elsewhere_are_refused_in_advanced() {
     // A relay: each challenge shipped to a solver and the movement sent back as measured
     // there, 12-40 s unaccounted for (solve times vary: a farm of people). From the sixth
     // answer of the hour on, refused.
-    let mut refused = Vec::new();
-    for i in 0..8 {
-        let gap = rng.random_range(12_000..40_000);
-        let out = solve_in(&app, &advanced, &device, |ended| ended + gap).await;
-        if out["passed"] != true {
-            assert_eq!(out["code"], "F001", "{out}");
-            refused.push(i);
-        }
-    }
+    let relayed: Vec<Timing> = (0..8)
+        .map(|_| {
+            let gap: i64 = rng.random_range(12_000..40_000);
+            Box::new(move |ended| ended + gap) as Timing
+        })
+        .collect();
     assert_eq!(
-        refused,
+        refused_answers(&app, &advanced, &device, relayed).await,
         (5..8).collect::<Vec<_>>(),
         "relayed answers refused"
     );
