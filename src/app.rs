@@ -26,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::model::{AccessKey, AdminToken, Role, Scene, SceneSpec, Tenant, VerificationType};
 use crate::settings::{Settings, StoreSettings};
 use crate::store::Stores;
+use crate::store::cached::CachedConfig;
 use crate::store::embedded::EmbeddedStore;
 
 /// Credentials created on first start, to be printed once.
@@ -61,7 +62,7 @@ impl Application {
                         )
                     })?;
                 Stores {
-                    config: Arc::new(store.clone()),
+                    config: Arc::new(CachedConfig::new(Arc::new(store.clone()))),
                     hot: Arc::new(store),
                 }
             }
@@ -73,7 +74,13 @@ impl Application {
         };
         let master = load_master_key(&settings.data_dir)?;
         let clock = Clock::default();
-        let cycles = CycleService::new(stores.clone(), clock.clone(), master.clone()).await?;
+        let cycles = CycleService::new(
+            stores.clone(),
+            clock.clone(),
+            master.clone(),
+            &settings.capacity,
+        )
+        .await?;
         let listener = TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
@@ -257,6 +264,7 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<Option<FirstStart>> {
             name: "Default".into(),
             prefix: ids::prefix(),
             qps_quota: 1000,
+            critical_share: crate::model::DEFAULT_CRITICAL_SHARE,
             created_at: now,
         };
         config.insert_tenant(&tenant).await?;

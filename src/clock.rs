@@ -19,6 +19,14 @@ impl Clock {
         wall + self.offset_ms.load(Ordering::Relaxed)
     }
 
+    /// Microseconds since the epoch (for rate limiting, where milliseconds are too coarse).
+    pub fn now_us(&self) -> u64 {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        (wall + self.offset_ms.load(Ordering::Relaxed) * 1000).max(0) as u64
+    }
+
     /// Seconds since the epoch.
     pub fn now_s(&self) -> i64 {
         self.now_ms() / 1000

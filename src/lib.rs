@@ -3,6 +3,7 @@
 //! Module map (see ARCHITECTURE.md for the invariants):
 //! - [`app`] — assembly: storage, bootstrap, router, serving, shutdown.
 //! - [`settings`] — the typed settings tree.
+//! - [`capacity`] — admission: tenant quotas, the node's ceiling, priorities.
 //! - [`model`] — tenants, access keys, scenes, validation.
 //! - [`codes`] — the `T…`/`F…` verdict codes.
 //! - [`cycle`] — the verification cycle: init, answer, pass token, server verification.
@@ -18,6 +19,7 @@
 
 pub mod acs3;
 pub mod app;
+pub mod capacity;
 pub mod challenge;
 pub mod clock;
 pub mod codes;

@@ -215,8 +215,19 @@ pub struct Tenant {
     pub name: String,
     /// The identity prefix the widget sends (`AliyunCaptchaConfig.prefix`).
     pub prefix: String,
+    /// Requests per second this tenant may make of a node (SPEC §7; `capacity`).
     pub qps_quota: u32,
+    /// Percent of a second's burst that only critical scenes' inits may use (0–90).
+    #[serde(default = "default_critical_share")]
+    pub critical_share: u8,
     pub created_at: i64,
+}
+
+/// A tenant's default [`Tenant::critical_share`].
+pub const DEFAULT_CRITICAL_SHARE: u8 = 20;
+
+fn default_critical_share() -> u8 {
+    DEFAULT_CRITICAL_SHARE
 }
 
 /// A server-API access key. The secret is held sealed at rest by the store's caller.
@@ -291,6 +302,10 @@ pub struct Scene {
     pub custom_text: BTreeMap<String, String>,
     pub allowed_urls: Vec<String>,
     pub encryption: bool,
+    /// A critical scene (a checkout in a flash sale): its inits go ahead of ordinary ones
+    /// and keep the tenant's reserved share (`capacity`).
+    #[serde(default)]
+    pub critical: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -313,6 +328,7 @@ pub struct SceneSpec {
     pub custom_text: Option<BTreeMap<String, String>>,
     pub allowed_urls: Option<Vec<String>>,
     pub encryption: Option<bool>,
+    pub critical: Option<bool>,
 }
 
 /// A partial update. `integration` is accepted only when unchanged (it is fixed).
@@ -334,6 +350,7 @@ pub struct ScenePatch {
     pub custom_text: Option<BTreeMap<String, String>>,
     pub allowed_urls: Option<Vec<String>>,
     pub encryption: Option<bool>,
+    pub critical: Option<bool>,
 }
 
 fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
@@ -368,6 +385,7 @@ impl Scene {
             custom_text: spec.custom_text.unwrap_or_default(),
             allowed_urls: spec.allowed_urls.unwrap_or_default(),
             encryption: spec.encryption.unwrap_or(false),
+            critical: spec.critical.unwrap_or(false),
             created_at: now,
             updated_at: now,
         };
@@ -441,6 +459,9 @@ impl Scene {
         }
         if let Some(v) = patch.encryption {
             next.encryption = v;
+        }
+        if let Some(v) = patch.critical {
+            next.critical = v;
         }
         next.updated_at = now;
         next.validate()?;
@@ -601,6 +622,17 @@ impl Tenant {
             return Err(ValidationError::new(
                 "name",
                 "must be 1 to 64 printable characters",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Validate a critical share (0–90 percent).
+    pub fn check_critical_share(share: u8) -> Result<(), ValidationError> {
+        if share > 90 {
+            return Err(ValidationError::new(
+                "criticalShare",
+                "must be between 0 and 90 (percent)",
             ));
         }
         Ok(())

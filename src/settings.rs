@@ -24,6 +24,8 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` is believed (addresses or CIDR blocks).
     pub trusted_proxies: Vec<String>,
     pub limits: Limits,
+    /// Admission: a ceiling for the whole node, and the tenants it is dedicated to.
+    pub capacity: crate::capacity::NodePolicy,
     /// Serve the demo pages at `/demo`.
     pub demo: bool,
     /// Bootstrap credentials (normally from `STILE_ADMIN_TOKEN`, `STILE_ACCESS_KEY_ID`,
@@ -87,6 +89,7 @@ impl Default for Settings {
             log_format: "text".into(),
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
+            capacity: crate::capacity::NodePolicy::default(),
             demo: true,
             bootstrap: Bootstrap::default(),
         }

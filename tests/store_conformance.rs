@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use stile::store::embedded::EmbeddedStore;
+use stile::store::cached::CachedConfig;
 use stile::store::{Stores, conformance};
 
 #[tokio::test]
@@ -24,6 +25,19 @@ async fn embedded_engine_conforms_with_fsync() {
     let store = EmbeddedStore::open(dir.path(), true).unwrap();
     conformance::run(&Stores {
         config: Arc::new(store.clone()),
+        hot: Arc::new(store),
+    })
+    .await;
+}
+
+/// The read-through cache every node puts in front of its config store must not change
+/// what the store is seen to do: reads after writes through it are current.
+#[tokio::test]
+async fn the_config_cache_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path(), false).unwrap();
+    conformance::run(&Stores {
+        config: Arc::new(CachedConfig::new(Arc::new(store.clone()))),
         hot: Arc::new(store),
     })
     .await;

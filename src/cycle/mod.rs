@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::capacity::{Admission, Class, NodePolicy, Quota, Refusal};
 use crate::challenge::{self, Answer, Presentation, Secret, Verdict};
 use crate::clock::Clock;
 use crate::codes::VerifyCode;
@@ -131,6 +132,9 @@ pub enum CycleError {
     /// The image workers are gone (shutting down) or a generation task failed.
     #[error("challenge generation is unavailable")]
     Busy,
+    /// Not admitted: over a quota, or not served by this node (`capacity`).
+    #[error("not admitted: {0:?}")]
+    Refused(crate::capacity::Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -260,6 +264,8 @@ pub struct CycleService {
     device_key: guard::DeviceKey,
     /// Near-duplicate keys, from the deployment's secret (`risk::resemblance`).
     resemblance: Arc<crate::risk::resemblance::Hasher>,
+    /// Quotas, the node's ceiling and its dedication (`capacity`).
+    admission: Arc<Admission>,
 }
 
 /// A scene's decoded custom backgrounds.
@@ -287,6 +293,7 @@ impl CycleService {
         stores: Stores,
         clock: Clock,
         master: MasterKey,
+        node: &NodePolicy,
     ) -> Result<Self, anyhow::Error> {
         let keyring = match stores.config.meta(KEYRING_META).await? {
             Some(sealed) => {
@@ -322,7 +329,30 @@ impl CycleService {
             master,
             image_permits: Arc::new(tokio::sync::Semaphore::new(image_workers())),
             pools: Arc::new(Mutex::new(HashMap::new())),
+            admission: Arc::new(Admission::new(node)),
         })
+    }
+
+    /// Admit one request of `class` for `tenant_id` under the tenant's quota as configured
+    /// now (SPEC §7), or refuse it at once. A tenant that no longer exists is let through:
+    /// the step itself then fails on what it finds.
+    pub async fn admit(&self, tenant_id: &str, class: Class) -> Result<(), CycleError> {
+        if !self.admission.serves(tenant_id) {
+            return Err(CycleError::Refused(Refusal::NotServed));
+        }
+        let Some(tenant) = self.stores.config.tenant(tenant_id).await? else {
+            return Ok(());
+        };
+        let quota = Quota {
+            qps: tenant.qps_quota,
+            critical_share: tenant.critical_share,
+        };
+        self.admission
+            .admit(tenant_id, quota, class, self.clock.now_us())
+            .map_err(|refusal| {
+                tracing::debug!(tenant = %tenant_id, ?class, ?refusal, "request not admitted");
+                CycleError::Refused(refusal)
+            })
     }
 
     pub fn clock(&self) -> &Clock {
@@ -422,6 +452,12 @@ impl CycleService {
                 ));
             }
         }
+        let class = if scene.critical {
+            Class::CriticalInit
+        } else {
+            Class::Init
+        };
+        self.admit(&scene.tenant_id, class).await?;
         if !scene.allows_page(&input.page_url) {
             return Err(CycleError::Code(
                 VerifyCode::F016,
@@ -645,6 +681,7 @@ impl CycleService {
         else {
             return Ok(AnswerOutput::failed(VerifyCode::F014, false, vec![]));
         };
+        self.admit(&cycle.tenant_id, Class::InFlight).await?;
         match cycle.state {
             CycleState::Pending => {}
             CycleState::Passed => return Ok(AnswerOutput::failed(VerifyCode::F017, false, vec![])),
@@ -990,7 +1027,8 @@ impl CycleService {
         tenant_id: &str,
         scene_id: Option<&str>,
         param: &str,
-    ) -> Result<ServerVerdict, StoreError> {
+    ) -> Result<ServerVerdict, CycleError> {
+        self.admit(tenant_id, Class::InFlight).await?;
         if param.trim().is_empty() {
             return Ok(ServerVerdict::code(VerifyCode::F002));
         }

@@ -143,6 +143,7 @@ struct TenantBody {
     name: Option<String>,
     prefix: Option<String>,
     qps_quota: Option<u32>,
+    critical_share: Option<u8>,
 }
 
 fn check_prefix(p: &str) -> Result<(), ValidationError> {
@@ -178,11 +179,16 @@ async fn create_tenant(
     check_prefix(&prefix)?;
     let qps_quota = body.qps_quota.unwrap_or(1000);
     Tenant::check_quota(qps_quota)?;
+    let critical_share = body
+        .critical_share
+        .unwrap_or(crate::model::DEFAULT_CRITICAL_SHARE);
+    Tenant::check_critical_share(critical_share)?;
     let tenant = Tenant {
         id: ids::tenant_id(),
         name,
         prefix,
         qps_quota,
+        critical_share,
         created_at: st.clock.now_s(),
     };
     st.stores.config.insert_tenant(&tenant).await?;
@@ -223,6 +229,10 @@ async fn patch_tenant(
     if let Some(q) = body.qps_quota {
         Tenant::check_quota(q)?;
         tenant.qps_quota = q;
+    }
+    if let Some(share) = body.critical_share {
+        Tenant::check_critical_share(share)?;
+        tenant.critical_share = share;
     }
     if !st.stores.config.update_tenant(&tenant).await? {
         return Err(ApiError::not_found("tenant"));

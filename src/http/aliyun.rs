@@ -18,7 +18,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
-use super::error::current_request_id;
+use super::error::{current_request_id, refusal, retry_after};
+use crate::cycle::CycleError;
 use crate::acs3::{self, Authorization, Canonical};
 use crate::crypto::ct_eq;
 
@@ -34,6 +35,7 @@ struct AcsError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after_ms: Option<u64>,
 }
 
 impl AcsError {
@@ -42,6 +44,7 @@ impl AcsError {
             status,
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
     }
 }
@@ -55,7 +58,9 @@ impl IntoResponse for AcsError {
             "Message": self.message,
             "Recommend": "",
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        retry_after(&mut resp, self.retry_after_ms);
+        resp
     }
 }
 
@@ -177,9 +182,18 @@ async fn handle(
         .cycles
         .server_verify(&tenant_id, scene_id, verify_param)
         .await
-        .map_err(|e| {
-            tracing::error!(request_id = %current_request_id(), cause = %e, "server verification failed");
-            AcsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The request processing has failed due to some unknown error.")
+        .map_err(|e| match e {
+            CycleError::Refused(r) => {
+                let (status, code, message, retry_after_ms) = refusal(r);
+                AcsError {
+                    retry_after_ms,
+                    ..AcsError::new(status, code, message)
+                }
+            }
+            e => {
+                tracing::error!(request_id = %current_request_id(), cause = %e, "server verification failed");
+                AcsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "The request processing has failed due to some unknown error.")
+            }
         })?;
     state.metrics.verification(
         "server",

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::capacity::Refusal;
 use crate::codes::VerifyCode;
 use crate::cycle::CycleError;
 use crate::model::ValidationError;
@@ -31,6 +32,49 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub field: Option<&'static str>,
+    /// For a throttled request: when the same request would be admitted again.
+    pub retry_after_ms: Option<u64>,
+}
+
+/// How a refusal by admission control (`capacity`) is answered on every API: status, code,
+/// message and, for throttling, when to retry.
+pub fn refusal(r: Refusal) -> (StatusCode, &'static str, &'static str, Option<u64>) {
+    match r {
+        Refusal::Throttled {
+            retry_after_ms,
+            node: false,
+        } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Throttling",
+            "Request was denied due to the tenant's QPS quota.",
+            Some(retry_after_ms),
+        ),
+        Refusal::Throttled {
+            retry_after_ms,
+            node: true,
+        } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Throttling",
+            "Request was denied because this node is at its capacity.",
+            Some(retry_after_ms),
+        ),
+        Refusal::NotServed => (
+            StatusCode::MISDIRECTED_REQUEST,
+            "TenantNotServed",
+            "This node is dedicated to other tenants.",
+            None,
+        ),
+    }
+}
+
+/// `Retry-After` (whole seconds, at least 1) for a wait of `ms`.
+pub fn retry_after(resp: &mut Response, ms: Option<u64>) {
+    if let Some(ms) = ms {
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(ms.div_ceil(1000).max(1)),
+        );
+    }
 }
 
 impl ApiError {
@@ -40,6 +84,7 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             field: None,
+            retry_after_ms: None,
         }
     }
 
@@ -90,7 +135,12 @@ impl IntoResponse for ApiError {
         if let Some(field) = self.field {
             body["field"] = json!(field);
         }
-        (self.status, Json(body)).into_response()
+        if let Some(ms) = self.retry_after_ms {
+            body["retryAfterMs"] = json!(ms);
+        }
+        let mut resp = (self.status, Json(body)).into_response();
+        retry_after(&mut resp, self.retry_after_ms);
+        resp
     }
 }
 
@@ -126,6 +176,13 @@ impl From<CycleError> for ApiError {
                 "ServiceUnavailable",
                 "challenge generation is unavailable, try again",
             ),
+            CycleError::Refused(r) => {
+                let (status, code, message, retry_after_ms) = refusal(r);
+                Self {
+                    retry_after_ms,
+                    ..Self::new(status, code, message)
+                }
+            }
             CycleError::Store(s) => s.into(),
         }
     }

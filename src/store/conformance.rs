@@ -16,6 +16,7 @@ fn tenant(id: &str, prefix: &str) -> Tenant {
         name: format!("T {id}"),
         prefix: prefix.into(),
         qps_quota: 10,
+        critical_share: 20,
         created_at: 1,
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Two traits split the data by its nature:
 //! - [`ConfigStore`]: tenants, access keys, scenes, admin tokens, small metadata — durable,
-//!   changed rarely, read constantly (callers cache nothing yet; reads are indexed lookups).
+//!   changed rarely, read constantly (the node reads tenants, scenes and access keys through
+//!   [`cached::CachedConfig`], fresh within half a second).
 //! - [`HotStore`]: verification cycles with their expiry, single-use markers (pass tokens,
 //!   request nonces) — short-lived, written on every request, needing atomic operations.
 //!
@@ -13,6 +14,7 @@
 //! Architecture invariant: store traits speak domain types (`Scene`, `Cycle`…), never rows,
 //! and nothing above this module knows which engine is in use.
 
+pub mod cached;
 pub mod conformance;
 pub mod embedded;
 

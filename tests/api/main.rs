@@ -4,6 +4,7 @@
 mod admin;
 mod adversarial;
 mod bad_input;
+mod capacity;
 mod cycle;
 mod defence;
 mod external;
