@@ -139,11 +139,9 @@ impl Admission {
     }
 
     fn shard(&self, tenant_id: &str) -> &Mutex<HashMap<String, Cell>> {
-        let h = tenant_id
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
+        let h = tenant_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         &self.shards[(h % SHARDS as u64) as usize]
     }
 
@@ -160,7 +158,10 @@ impl Admission {
         if !self.serves(tenant_id) {
             return Err(Refusal::NotServed);
         }
-        let mut shard = self.shard(tenant_id).lock().unwrap_or_else(|p| p.into_inner());
+        let mut shard = self
+            .shard(tenant_id)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let cell = shard.get(tenant_id).copied().unwrap_or_default();
         let (next, over) = cell.probe(quota, class, now_us);
         if over > 0 {

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use stile::store::embedded::EmbeddedStore;
 use stile::store::cached::CachedConfig;
+use stile::store::embedded::EmbeddedStore;
 use stile::store::{Stores, conformance};
 
 #[tokio::test]

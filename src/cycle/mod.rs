@@ -15,6 +15,7 @@
 //! (T006) and a scene in test mode skip it. Stateful checks live in [`guard`].
 
 pub mod guard;
+pub mod pool;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -36,6 +37,12 @@ use crate::risk::Finding;
 use crate::risk::score::Assessment;
 use crate::store::{StoreError, Stores};
 use crate::token::{Keyring, KeyringExport, PassClaims, VerifyParam};
+
+/// Picture requests one tenant may have waiting for an image worker (about 50 ms of
+/// work on two cores); more are refused at once.
+const IMAGE_QUEUE_PER_TENANT: usize = 64;
+/// Picture requests waiting for an image worker in all.
+const IMAGE_QUEUE_TOTAL: usize = 256;
 
 /// How long an init record lives.
 pub const INIT_TTL_MS: i64 = 20 * 60 * 1000;
@@ -257,8 +264,9 @@ pub struct CycleService {
     clock: Clock,
     keyring: Arc<RwLock<Keyring>>,
     master: MasterKey,
-    /// Bounds concurrent image generation so it can never take every worker thread.
-    image_permits: Arc<tokio::sync::Semaphore>,
+    /// Bounds concurrent image generation so it can never take every worker thread, and
+    /// shares the workers fairly between tenants (`pool`).
+    images: pool::FairPool,
     /// Decoded custom jigsaw pools by scene id, reloaded when the pool's ids change.
     pools: Arc<Mutex<HashMap<String, PoolEntry>>>,
     device_key: guard::DeviceKey,
@@ -327,7 +335,7 @@ impl CycleService {
             clock,
             keyring: Arc::new(RwLock::new(keyring)),
             master,
-            image_permits: Arc::new(tokio::sync::Semaphore::new(image_workers())),
+            images: pool::FairPool::new(image_workers(), IMAGE_QUEUE_PER_TENANT, IMAGE_QUEUE_TOTAL),
             pools: Arc::new(Mutex::new(HashMap::new())),
             admission: Arc::new(Admission::new(node)),
         })
@@ -516,7 +524,9 @@ impl CycleService {
             }
         };
         let kind = first_kind(&scene, test_preset);
-        let (presentation, secret) = self.make_challenge(kind, &scene.id).await?;
+        let (presentation, secret) = self
+            .make_challenge(kind, &scene.id, &scene.tenant_id)
+            .await?;
         let cycle = Cycle {
             certify_id: ids::certify_id(),
             tenant_id: scene.tenant_id.clone(),
@@ -623,11 +633,13 @@ impl CycleService {
 
     /// A fresh challenge of `kind` for `scene_id`. Picture types are generated on the
     /// blocking pool, at most [`image_workers`] at a time, so a flood of image inits cannot
-    /// stall verification. A jigsaw is cut from the scene's custom pool when it is active.
+    /// stall verification; waiting for a worker is fair between tenants and bounded
+    /// ([`pool::FairPool`]). A jigsaw is cut from the scene's custom pool when it is active.
     async fn make_challenge(
         &self,
         kind: VerificationType,
         scene_id: &str,
+        tenant_id: &str,
     ) -> Result<(Presentation, Secret), CycleError> {
         if kind == VerificationType::NoCaptcha {
             return Ok(challenge::silent());
@@ -642,11 +654,10 @@ impl CycleService {
             None
         };
         let permit = self
-            .image_permits
-            .clone()
-            .acquire_owned()
+            .images
+            .acquire(tenant_id)
             .await
-            .map_err(|_| CycleError::Busy)?;
+            .map_err(CycleError::Refused)?;
         let made = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let chosen = pool.as_ref().map(|p| {
@@ -888,8 +899,9 @@ impl CycleService {
                 // No-CAPTCHA escalates to its secondary challenge. Until the risk engine lands,
                 // the silent step is never trusted on its own in production.
                 let secondary = cycle.secondary_kind.unwrap_or(VerificationType::Slider);
-                let (presentation, secret) =
-                    self.make_challenge(secondary, &cycle.scene_id).await?;
+                let (presentation, secret) = self
+                    .make_challenge(secondary, &cycle.scene_id, &cycle.tenant_id)
+                    .await?;
                 cycle.kind = secondary;
                 cycle.secret = secret;
                 cycle.shown_at_ms = now;
@@ -945,8 +957,9 @@ impl CycleService {
                 if retry && challenge::is_costly(cycle.kind) {
                     // A picture is never shown twice: each retry gets a new one, so a
                     // solver cannot sweep positions over the same image.
-                    let (presentation, secret) =
-                        self.make_challenge(cycle.kind, &cycle.scene_id).await?;
+                    let (presentation, secret) = self
+                        .make_challenge(cycle.kind, &cycle.scene_id, &cycle.tenant_id)
+                        .await?;
                     cycle.secret = secret;
                     out.challenge = Some(presentation);
                     // The widget renders the new picture and starts its clock again (a

@@ -19,9 +19,9 @@ use time::format_description::well_known::Rfc3339;
 
 use super::AppState;
 use super::error::{current_request_id, refusal, retry_after};
-use crate::cycle::CycleError;
 use crate::acs3::{self, Authorization, Canonical};
 use crate::crypto::ct_eq;
+use crate::cycle::CycleError;
 
 /// The API version spoken.
 pub const API_VERSION: &str = "2023-03-05";
