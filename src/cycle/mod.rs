@@ -293,7 +293,8 @@ struct PoolEntry {
 /// How often a scene's pool ids are looked up again.
 const POOL_RECHECK_MS: i64 = 1000;
 
-const KEYRING_META: &str = "token-keys";
+/// Where the sealed token keyring is kept in the config store (also the sealing context).
+pub const KEYRING_META: &str = "token-keys";
 
 impl CycleService {
     /// Load the token keyring from the config store (creating it on first start).
