@@ -12,14 +12,19 @@
 //! |---|---|---|
 //! | [`Class::Init`] | `(100 − criticalShare)%` of a second | ordinary inits stop first |
 //! | [`Class::CriticalInit`] | one second | a critical scene keeps the reserved share to burst into, and displaces ordinary inits in sustained overload |
-//! | [`Class::InFlight`] | two seconds | answers and server verifications finish what a person has done; they displace inits |
+//! | [`Class::InFlight`] | ten seconds | answers and server verifications finish what a person has done; they displace inits |
 //!
 //! The sustained rate is the quota for every class (the TAT moves by the same interval
 //! whoever is admitted), so the scheme is work-conserving: a tenant with no critical scene
 //! still gets its whole quota for ordinary inits, only its instant burst is smaller. Under
 //! overload the lower classes are refused first: a flood of inits cannot push out the
-//! verification of tokens already issued, and in-flight work is refused only when it alone
-//! exceeds the quota.
+//! verification of tokens already issued. In-flight work is bounded by what admitted inits
+//! created (each cycle allows a few answers and its token one verification), and it comes
+//! seconds after its init — after the think time — so a tenant that used its whole quota on
+//! inits a moment ago may owe more in-flight work than its quota for a while. Its tolerance
+//! is therefore ten seconds of quota: long enough that every answer and verification of
+//! cycles its inits were admitted for goes through, while inits wait; short enough that a
+//! tenant's own backend looping on verification is still stopped.
 //!
 //! State is per node and in memory (as the embedded engine's counters are): a node that
 //! restarts starts with full allowances.
@@ -75,7 +80,7 @@ impl Cell {
     fn probe(&self, quota: Quota, class: Class, now_us: u64) -> (u64, u64) {
         let interval = (SECOND_US / u64::from(quota.qps.max(1))).max(1);
         // A TAT further ahead than any class tolerates means the clock went back: start over.
-        let base = if self.tat_us > now_us + 3 * SECOND_US {
+        let base = if self.tat_us > now_us + 11 * SECOND_US {
             now_us
         } else if self.tat_us > now_us && self.qps != quota.qps && self.qps > 0 {
             // The quota changed: the requests still counted keep their number, so the
@@ -97,7 +102,7 @@ fn tolerance(quota: Quota, class: Class) -> u64 {
     match class {
         Class::Init => SECOND_US * u64::from(100 - quota.critical_share.min(90)) / 100,
         Class::CriticalInit => SECOND_US,
-        Class::InFlight => 2 * SECOND_US,
+        Class::InFlight => 10 * SECOND_US,
     }
 }
 
@@ -232,7 +237,7 @@ mod tests {
         let a = open();
         assert_eq!(burst(&a, "t", Q, Class::CriticalInit, 500, 0), 100);
         let a = open();
-        assert_eq!(burst(&a, "t", Q, Class::InFlight, 500, 0), 200);
+        assert_eq!(burst(&a, "t", Q, Class::InFlight, 5000, 0), 1000);
         let no_share = Quota {
             critical_share: 0,
             ..Q

@@ -59,60 +59,124 @@ pub enum CycleState {
     Closed,
 }
 
-/// One verification cycle, as kept in the hot store.
+/// One verification cycle, as kept in the hot store. Stored under short field names (the
+/// long ones are still read), and without the fields that hold nothing: a million
+/// outstanding cycles are a million records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cycle {
+    #[serde(rename = "id", alias = "certify_id")]
     pub certify_id: String,
+    #[serde(rename = "t", alias = "tenant_id")]
     pub tenant_id: String,
+    #[serde(rename = "s", alias = "scene_id")]
     pub scene_id: String,
     /// The scene's type at init.
+    #[serde(rename = "sk", alias = "scene_kind")]
     pub scene_kind: VerificationType,
     /// The type currently shown (differs for No-CAPTCHA once escalated).
+    #[serde(rename = "k", alias = "kind")]
     pub kind: VerificationType,
     /// For No-CAPTCHA: the challenge shown when the silent check does not pass.
+    #[serde(
+        rename = "k2",
+        alias = "secondary_kind",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub secondary_kind: Option<VerificationType>,
+    #[serde(rename = "c", alias = "created_at_ms")]
     pub created_at_ms: i64,
     /// When the challenge now shown was issued: init, an escalation or a retry on a new
     /// picture, as the widget restarts its clock (0 for cycles stored before this was
     /// kept: `created_at_ms` then).
-    #[serde(default)]
+    #[serde(rename = "sh", alias = "shown_at_ms", default)]
     pub shown_at_ms: i64,
+    #[serde(rename = "e", alias = "expires_at_ms")]
     pub expires_at_ms: i64,
+    #[serde(rename = "n", alias = "nonce")]
     pub nonce: String,
+    #[serde(rename = "a", alias = "attempts")]
     pub attempts: u8,
+    #[serde(rename = "ma", alias = "max_attempts")]
     pub max_attempts: u8,
+    #[serde(rename = "st", alias = "state")]
     pub state: CycleState,
     /// Why the cycle was closed; repeated to any later answer.
-    #[serde(default)]
+    #[serde(
+        rename = "cw",
+        alias = "closed_with",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub closed_with: Option<VerifyCode>,
+    #[serde(rename = "x", alias = "secret")]
     pub secret: Secret,
+    #[serde(
+        rename = "tp",
+        alias = "test_preset",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub test_preset: Option<TestPreset>,
+    #[serde(rename = "u", alias = "page_url")]
     pub page_url: String,
+    #[serde(rename = "ip", alias = "client_ip")]
     pub client_ip: String,
+    #[serde(rename = "d", alias = "device_token")]
     pub device_token: String,
     /// The defence settings and client facts fixed at init.
-    #[serde(default)]
+    #[serde(rename = "df", alias = "defence", default)]
     pub defence: CycleDefence,
     /// The proof-of-work asked of this cycle, in bits (0: none; `risk::pow`).
-    #[serde(default)]
+    #[serde(rename = "pw", alias = "pow_bits", default)]
     pub pow_bits: u8,
     /// The program every answer must be signed with (`risk::dynamic`).
-    #[serde(default)]
+    #[serde(
+        rename = "pg",
+        alias = "program",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub program: Option<crate::risk::dynamic::Program>,
 }
 
 /// A cycle's defence settings (the scene's at init) and what init learnt about the client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CycleDefence {
+    #[serde(rename = "m", alias = "mode")]
     pub mode: DefenceMode,
+    #[serde(
+        rename = "sh",
+        alias = "shadow",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub shadow: bool,
+    #[serde(rename = "l", alias = "limits")]
     pub limits: Limits,
     /// The client matched the scene's allow-list: no risk checks, and T006 at verification.
+    #[serde(
+        rename = "al",
+        alias = "allow_listed",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub allow_listed: bool,
     /// Soft findings from init (device identity), carried into the answer's assessment.
+    #[serde(
+        rename = "f",
+        alias = "findings",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub findings: Vec<Finding>,
     /// Recording mode: keep this cycle's drags.
-    #[serde(default)]
+    #[serde(
+        rename = "r",
+        alias = "record",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub record: bool,
 }
 
@@ -1210,4 +1274,30 @@ fn first_kind(scene: &Scene, test_preset: Option<TestPreset>) -> VerificationTyp
 /// free for verification.
 fn image_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cycle as builds before the short field names stored it.
+    const LONG_FORM: &str = r#"{"certify_id":"icx1p6ukr20zi1me4lmitc6j","tenant_id":"tn-m0nv7logep","scene_id":"49b5i74y","scene_kind":"slider","kind":"slider","secondary_kind":null,"created_at_ms":1796349005084,"shown_at_ms":1796349005084,"expires_at_ms":1796350205084,"nonce":"fqhGsVQpYhhq_p8z4ARBplWS","attempts":0,"max_attempts":5,"state":"pending","closed_with":null,"secret":{"kind":"jigsaw","target_x":145,"part_w":47},"test_preset":null,"page_url":"http://bench.test/checkout","client_ip":"127.0.0.1","device_token":"dtWr1spfMe1MBODsSuGVXA.IxXMzI7e8Zob","defence":{"mode":"basic","shadow":false,"limits":{"ipPerHour":4000,"ipPerDay":10000,"devicePerHour":150,"devicePerDay":400,"initsPerMinute":120},"allow_listed":false,"findings":[],"record":false},"pow_bits":8,"program":{"seeds":[1120357352,4214432163],"ops":[[2,2860721537],[3,4009097287],[1,4122455478],[1,2560308788],[2,2561250839],[1,1878511470],[0,5346432],[1,2424322916],[4,3796185137],[1,3470493677],[3,1875709989],[4,2879948272]]}}"#;
+
+    #[test]
+    fn cycles_stored_in_the_long_form_still_load_and_the_short_form_is_smaller() {
+        let old: Cycle = serde_json::from_str(LONG_FORM).unwrap();
+        assert_eq!(old.certify_id, "icx1p6ukr20zi1me4lmitc6j");
+        assert_eq!(old.max_attempts, 5);
+        assert_eq!(old.pow_bits, 8);
+        assert!(old.program.is_some());
+        let short = serde_json::to_string(&old).unwrap();
+        let again: Cycle = serde_json::from_str(&short).unwrap();
+        assert_eq!(again, old);
+        assert!(
+            short.len() * 4 < LONG_FORM.len() * 3,
+            "{} vs {} bytes",
+            short.len(),
+            LONG_FORM.len()
+        );
+    }
 }

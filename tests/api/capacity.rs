@@ -211,18 +211,20 @@ async fn a_node_ceiling_binds_every_tenant_and_says_so() {
 async fn throttled_server_verification_speaks_the_sdk_error_shape() {
     let app = spawn().await;
     set_quota(&app, 1, 0).await;
-    // In-flight work may burst to two seconds of quota: two, then refusal.
+    // In-flight work may run ten seconds of quota ahead: ten, then refusal.
     let mut codes = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..11 {
         let (status, body) = app
             .signed_verify(&app.ak_id, &app.ak_secret, "not-a-token", None)
             .await;
         codes.push((status, body["Code"].as_str().map(str::to_owned)));
     }
-    assert_eq!(codes[0].0, StatusCode::OK);
-    assert_eq!(codes[1].0, StatusCode::OK);
+    assert!(
+        codes[..10].iter().all(|(s, _)| *s == StatusCode::OK),
+        "{codes:?}"
+    );
     assert_eq!(
-        codes[2],
+        codes[10],
         (StatusCode::TOO_MANY_REQUESTS, Some("Throttling".into()))
     );
 }

@@ -324,15 +324,27 @@ impl Pool {
         let Ok(_permit) = self.permits.acquire().await else {
             return (Err(std::io::ErrorKind::Other.into()), 0);
         };
-        let conn = self.idle.lock().await.pop();
-        let mut conn = match conn {
+        let idle = self.idle.lock().await.pop();
+        let reused = idle.is_some();
+        let mut conn = match idle {
             Some(c) => c,
             None => match Conn::open(&self.addr).await {
                 Ok(c) => c,
                 Err(e) => return (Err(e), 0),
             },
         };
-        let reply = conn.roundtrip(request).await;
+        let mut reply = conn.roundtrip(request).await;
+        if reused && reply.is_err() {
+            // The server closes keep-alive connections idle longer than its header
+            // timeout; the request never reached it. Once more on a fresh connection.
+            match Conn::open(&self.addr).await {
+                Ok(c) => {
+                    conn = c;
+                    reply = conn.roundtrip(request).await;
+                }
+                Err(e) => return (Err(e), 0),
+            }
+        }
         let micros = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
         if reply.is_ok() {
             self.idle.lock().await.push(conn);
