@@ -31,6 +31,36 @@ use crate::model::{
 pub struct EmbeddedStore {
     jobs: mpsc::Sender<Job>,
     counters: Arc<Counters>,
+    /// Held while any handle lives; the checkpoint thread stops when it is gone.
+    _alive: Arc<()>,
+}
+
+/// How often the checkpoint thread copies the log back into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// A log larger than this (in pages) is checkpointed even if writers must wait for it.
+const LOG_PAGES_MAX: i64 = 64 * 1024;
+
+/// Copy the write-ahead log into the database from a connection of its own, so that the
+/// store's thread never stops to do it (and pays its `fsync`s) between calls. A passive
+/// checkpoint never blocks the writer; only a log grown past [`LOG_PAGES_MAX`] is
+/// restarted with the writer held back.
+fn checkpoints(path: std::path::PathBuf, alive: std::sync::Weak<()>) {
+    let Ok(conn) = Connection::open(&path) else {
+        return;
+    };
+    let _ = conn.pragma_update(None, "busy_timeout", 5000);
+    while alive.upgrade().is_some() {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let log: rusqlite::Result<i64> =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1));
+        match log {
+            Ok(pages) if pages > LOG_PAGES_MAX => {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(cause = %e, "embedded store: checkpoint failed"),
+        }
+    }
 }
 
 /// What a finished call does once its transaction has ended (`true`: committed).
@@ -234,6 +264,9 @@ impl EmbeddedStore {
         .map_err(backend)?;
         conn.pragma_update(None, "busy_timeout", 5000)
             .map_err(backend)?;
+        // Checkpoints run on their own thread (`checkpoints`).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         migrate(&conn).map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -242,9 +275,16 @@ impl EmbeddedStore {
             .name("stile-sqlite".into())
             .spawn(move || serve(conn, queue))
             .map_err(backend)?;
+        let alive = Arc::new(());
+        let (path, weak) = (dir.join("stile.db"), Arc::downgrade(&alive));
+        std::thread::Builder::new()
+            .name("stile-checkpoint".into())
+            .spawn(move || checkpoints(path, weak))
+            .map_err(backend)?;
         Ok(Self {
             jobs,
             counters: Arc::new(Counters::new()),
+            _alive: alive,
         })
     }
 

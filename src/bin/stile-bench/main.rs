@@ -700,6 +700,28 @@ async fn cycles_at(
     runs
 }
 
+/// The goals (issue 5 / docs/BENCHMARKS.md) and whether this run met them, printed last.
+static GOALS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Functional failures (wrong answers, unverified tokens): the suite then exits non-zero.
+static PROBLEMS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn goal(what: &str, measured: String, met: bool) {
+    GOALS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(format!("| {what} | {measured} | {} |", if met { "met" } else { "missed" }));
+}
+
+fn problem(what: String) {
+    PROBLEMS.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+}
+
+/// Let the server finish what a run left queued (and its store catch up) before the next
+/// run is measured.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+}
+
 /// Quantile (ms) of some µs figures.
 fn q_ms(values: &mut [u32], q: f64) -> f64 {
     if values.is_empty() {
@@ -794,6 +816,7 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
     let hello_rps = hello_peak.rps();
 
     if opts.run('a') {
+        settle().await;
         let ring = keyring(&dir.path().join("data")).await?;
         let t001: Check =
             Arc::new(|r| r.status == 200 && r.text().contains("\"VerifyCode\":\"T001\""));
@@ -813,6 +836,7 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
             &main,
             (half_rate * opts.seconds) as usize + 10,
         );
+        settle().await;
         let half = load::open(&addr, half_rate, conns, d, load::each_once(supply), t001).await;
         rows.push(Row {
             what: "(a) server verification".into(),
@@ -824,6 +848,7 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
     }
 
     if opts.run('b') {
+        settle().await;
         let ok = status_is(200);
         let (a2, scene) = (addr.clone(), main.jigsaw.clone());
         let supply: load::Supply = Arc::new(move |i| Some(init_request(&a2, &scene, i).into()));
@@ -841,6 +866,7 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
         if let Some(f) = &peak.first_failure {
             println!("(b) first unexpected answer: {f}");
         }
+        settle().await;
         let half = load::open(&addr, peak.rps() / 2.0, conns, d, supply, ok).await;
         rows.push(Row {
             what: "(b) init with image (jigsaw)".into(),
@@ -928,7 +954,9 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
             peak = rate;
             cycle_cpu = cpu;
             rate *= 1.5;
+            settle().await;
         }
+        settle().await;
         let half_runs = cycles_at(&flow, &main, peak / 2.0, d, person).await;
         person += half_runs.len();
         let half = cycle_stats(&half_runs, d);
@@ -942,6 +970,37 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
         });
     }
     print_rows(&rows);
+    for r in &rows {
+        if r.what.starts_with("(a)") || r.what.starts_with("(b)") {
+            if r.half.failed > 0 {
+                problem(format!(
+                    "{}: {} unexpected answers at half load (first: {})",
+                    r.what,
+                    r.half.failed,
+                    r.half.first_failure.clone().unwrap_or_default()
+                ));
+            }
+        }
+        if r.what.starts_with("(a)") {
+            goal("server verification ≥ 20,000/s", format!("{:.0}/s", r.peak), r.peak >= 20_000.0);
+            goal(
+                "server verification ≥ 50% of hello",
+                format!("{:.0}%", 100.0 * r.peak / r.hello),
+                r.peak >= 0.5 * r.hello,
+            );
+        }
+        if r.what.starts_with("(b)") {
+            goal("init with image ≥ 2,000/s", format!("{:.0}/s", r.peak), r.peak >= 2_000.0);
+        }
+        if !r.what.starts_with("hello") {
+            let p99 = r.half.quantile_ms(0.99);
+            goal(
+                &format!("{} p99 ≤ 10 ms at half of peak", &r.what[..3]),
+                format!("{p99:.2} ms"),
+                p99 <= 10.0,
+            );
+        }
+    }
 
     if opts.run('d') {
         overload(&mut admin, &flow, &opts, &mut person).await?;
@@ -955,6 +1014,16 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
             &opts,
         )
         .await?;
+    }
+    println!();
+    println!("| goal | this run | |");
+    println!("|---|---:|---|");
+    for g in GOALS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        println!("{g}");
+    }
+    let problems = PROBLEMS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if !problems.is_empty() {
+        bail!("the suite found functional problems:\n{}", problems.join("\n"));
     }
     Ok(())
 }
@@ -1014,10 +1083,12 @@ async fn overload(
     let mut b_failed = 0usize;
     let rounds = 3;
     for round in 0..rounds {
+        settle().await;
         let runs = cycles_at(flow, &b, b_rate, d, *person).await;
         *person += runs.len();
         b_failed += runs.iter().filter(|r| r.outcome == Some(false)).count();
         b_alone.push(request_p99(&runs));
+        settle().await;
         let (b_runs, a_runs) = tokio::join!(
             cycles_at(flow, &b, b_rate, d, *person),
             cycles_at(flow, &a, a_rate, d, *person + 1_000_000)
@@ -1069,6 +1140,16 @@ async fn overload(
     println!("| A's admitted cycles refused by the risk engine / failed otherwise | {a_judged} / {a_other} |");
     println!("| B's request p99 alone / beside A (median of {rounds} rounds) | {alone:.2} / {loaded:.2} ms |");
     println!("| B's p99 ratio | {:.2} |", loaded / alone);
+    let refusal_p99 = q_ms(&mut refusals.clone(), 0.99);
+    goal("A's excess refused in < 1 ms (p99)", format!("{refusal_p99:.3} ms"), refusal_p99 < 1.0);
+    goal("B's p99 beside A ≤ 1.2× alone", format!("{:.2}×", loaded / alone), loaded <= 1.2 * alone);
+    goal("every token issued to A verifies", format!("{a_verified} of {a_tokens}"), a_tokens == a_verified);
+    if a_tokens != a_verified {
+        problem(format!("(d) {} of A's {a_tokens} tokens did not verify", a_tokens - a_verified));
+    }
+    if refusals.is_empty() {
+        problem("(d) A at 3x its quota was never throttled".into());
+    }
     println!("| B's cycles refused (risk engine) | {b_failed} |");
     if let Some(f) = a_first_other {
         println!("A's first other failure: {f}");
@@ -1139,9 +1220,17 @@ async fn memory(
     println!("| data directory growth per challenge | {per_disk:.0} B |");
     println!("| server resident memory growth per challenge | {per_rss:.0} B |");
     println!(
-        "| a million outstanding: disk / memory | {:.2} GiB / {:.2} GiB |",
-        per_disk * 1e6 / f64::from(1u32 << 30),
-        per_rss * 1e6 / f64::from(1u32 << 30)
+        "| a million outstanding: disk / memory | {:.2} GB / {:.2} GB |",
+        per_disk * 1e6 / 1e9,
+        per_rss * 1e6 / 1e9
     );
+    goal(
+        "a million outstanding challenges in 1 GB",
+        format!("{:.2} GB on disk, {:.2} GB resident", per_disk / 1e3, per_rss / 1e3),
+        per_disk.max(per_rss) * 1e6 <= 1e9,
+    );
+    if stats.ok < n {
+        problem(format!("(e) only {} of {n} inits answered", stats.ok));
+    }
     Ok(())
 }
