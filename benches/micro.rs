@@ -64,7 +64,9 @@ fn token_sealing(c: &mut Criterion) {
     };
     let sealed = ring.seal(&claims);
     let mut g = c.benchmark_group("pass token");
-    g.bench_function("seal", |b| b.iter(|| black_box(ring.seal(black_box(&claims)))));
+    g.bench_function("seal", |b| {
+        b.iter(|| black_box(ring.seal(black_box(&claims))))
+    });
     g.bench_function("open", |b| {
         b.iter(|| black_box(ring.open(black_box(&sealed)).expect("opens")))
     });

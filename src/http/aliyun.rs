@@ -348,7 +348,7 @@ async fn authenticate(
     let fresh = state
         .stores
         .hot
-        .first_use(
+        .first_use_volatile(
             "acs-nonce",
             &format!("{}:{nonce}", key.id),
             now_ms + window_ms,

@@ -395,41 +395,58 @@ async fn cycles(s: &Stores) {
 }
 
 async fn first_use(s: &Stores) {
+    for volatile in [false, true] {
+        single_use(s, volatile).await;
+    }
+}
+
+/// `first_use` (or, with `volatile`, `first_use_volatile`): the same semantics.
+async fn single_use(s: &Stores, volatile: bool) {
     let h = &s.hot;
+    let once = |scope: &'static str, key: &'static str, exp: i64, now: i64| {
+        let h = h.clone();
+        async move {
+            if volatile {
+                h.first_use_volatile(scope, key, exp, now).await.unwrap()
+            } else {
+                h.first_use(scope, key, exp, now).await.unwrap()
+            }
+        }
+    };
+    let tag = if volatile { "volatile" } else { "durable" };
     assert!(
-        h.first_use("tok", "x", 1_000, 0).await.unwrap(),
-        "first use succeeds"
+        once("tok", "x", 1_000, 0).await,
+        "{tag}: first use succeeds"
     );
     assert!(
-        !h.first_use("tok", "x", 1_000, 10).await.unwrap(),
-        "second use fails"
+        !once("tok", "x", 1_000, 10).await,
+        "{tag}: second use fails"
     );
     assert!(
-        h.first_use("other", "x", 1_000, 10).await.unwrap(),
-        "scopes are separate"
+        once("other", "x", 1_000, 10).await,
+        "{tag}: scopes are separate"
     );
     assert!(
-        h.first_use("tok", "x", 3_000, 1_000).await.unwrap(),
-        "an expired mark can be used again"
+        once("tok", "x", 3_000, 1_000).await,
+        "{tag}: an expired mark can be used again"
     );
     // Many concurrent first uses of one key: exactly one succeeds.
     let mut set = Vec::new();
     for _ in 0..16 {
-        let h = h.clone();
-        set.push(tokio::spawn(async move {
-            h.first_use("race", "k", 10_000, 0).await.unwrap()
-        }));
+        set.push(tokio::spawn(once("race", "k", 10_000, 0)));
     }
     let mut wins = 0;
     for j in set {
         wins += usize::from(j.await.unwrap());
     }
-    assert_eq!(wins, 1, "exactly one concurrent first use wins");
+    assert_eq!(wins, 1, "{tag}: exactly one concurrent first use wins");
     h.purge_expired(20_000).await.unwrap();
     assert!(
-        h.first_use("race", "k", 30_000, 20_000).await.unwrap(),
-        "purged marks are gone"
+        once("race", "k", 30_000, 20_000).await,
+        "{tag}: purged marks are gone"
     );
+    // Reset for the other kind: its marks are its own business.
+    h.purge_expired(40_000).await.unwrap();
 }
 
 async fn buckets(s: &Stores) {

@@ -12,7 +12,9 @@
 //!
 //! Rate-limit counters (`HotStore::count`) live in memory, not in SQLite: a single node
 //! owns them, they are advisory, and an answer should not pay four disk writes for them.
-//! They are lost on restart, which only ever resets a window early.
+//! They are lost on restart, which only ever resets a window early. So do volatile
+//! single-use marks (`HotStore::first_use_volatile`: request-signature nonces), bounded:
+//! a signed request replayed after a restart carries a token that is single use durably.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
@@ -31,6 +33,7 @@ use crate::model::{
 pub struct EmbeddedStore {
     jobs: mpsc::Sender<Job>,
     counters: Arc<Counters>,
+    marks: Arc<Marks>,
     /// Held while any handle lives; the checkpoint thread stops when it is gone.
     _alive: Arc<()>,
 }
@@ -102,6 +105,66 @@ fn serve(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
         for d in deliveries {
             d(committed);
         }
+    }
+}
+
+/// Volatile single-use marks (`HotStore::first_use_volatile`) in memory: a 128-bit keyed
+/// hash of scope and key → expiry, sharded. A full shard drops its expired marks, then
+/// the eighth that expire soonest.
+struct Marks {
+    hasher: [std::hash::RandomState; 2],
+    shards: Vec<Mutex<std::collections::HashMap<u128, i64>>>,
+    per_shard: usize,
+}
+
+/// Marks one shard holds (16 shards: about 4 million marks, some 150 MB).
+const MARK_SHARD_CAPACITY: usize = 1 << 18;
+
+impl Marks {
+    fn new(per_shard: usize) -> Marks {
+        Marks {
+            hasher: [std::hash::RandomState::new(), std::hash::RandomState::new()],
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Default::default()))
+                .collect(),
+            per_shard,
+        }
+    }
+
+    fn first_use(&self, scope: &str, key: &str, expires_at_ms: i64, now_ms: i64) -> bool {
+        use std::hash::BuildHasher;
+        let [a, b] = &self.hasher;
+        let id =
+            (u128::from(a.hash_one((scope, key))) << 64) | u128::from(b.hash_one((scope, key)));
+        let mut shard = self.shards[(id % SHARDS as u128) as usize]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if shard.get(&id).is_some_and(|exp| *exp > now_ms) {
+            return false;
+        }
+        if shard.len() >= self.per_shard {
+            shard.retain(|_, exp| *exp > now_ms);
+            if shard.len() >= self.per_shard {
+                let mut expiries: Vec<i64> = shard.values().copied().collect();
+                let cut = expiries.len() / 8;
+                let (_, nth, _) = expiries.select_nth_unstable(cut);
+                let nth = *nth;
+                shard.retain(|_, exp| *exp > nth);
+            }
+        }
+        shard.insert(id, expires_at_ms);
+        true
+    }
+
+    fn purge(&self, now_ms: i64) -> u64 {
+        let mut gone = 0;
+        for shard in &self.shards {
+            let mut s = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let before = s.len();
+            s.retain(|_, exp| *exp > now_ms);
+            gone += (before - s.len()) as u64;
+        }
+        gone
     }
 }
 
@@ -284,6 +347,7 @@ impl EmbeddedStore {
         Ok(Self {
             jobs,
             counters: Arc::new(Counters::new()),
+            marks: Arc::new(Marks::new(MARK_SHARD_CAPACITY)),
             _alive: alive,
         })
     }
@@ -879,12 +943,22 @@ impl HotStore for EmbeddedStore {
         .await
     }
 
+    async fn first_use_volatile(
+        &self,
+        scope: &str,
+        key: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        Ok(self.marks.first_use(scope, key, expires_at_ms, now_ms))
+    }
+
     async fn count(&self, key: &str, window_ms: i64, n: u64, now_ms: i64) -> StoreResult<u64> {
         Ok(self.counters.count(key, window_ms, n, now_ms))
     }
 
     async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64> {
-        let counters = self.counters.purge(now_ms);
+        let counters = self.counters.purge(now_ms) + self.marks.purge(now_ms);
         self.call(move |c| {
             let a = c
                 .execute("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms])
@@ -898,5 +972,72 @@ impl HotStore for EmbeddedStore {
             Ok((a + b + d) as u64 + counters)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_set_of_volatile_marks_drops_the_soonest_to_expire_first() {
+        let marks = Marks::new(64);
+        // 16 shards × 64: far more than fit, expiring later and later.
+        for i in 0..5_000i64 {
+            assert!(marks.first_use("n", &i.to_string(), 1_000 + i, 0));
+        }
+        let held: usize = marks.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        assert!(held <= 16 * 64, "{held}");
+        // The latest marks are still there; the earliest went.
+        assert!(!marks.first_use("n", "4999", 10_000, 0));
+        assert!(marks.first_use("n", "0", 10_000, 0));
+    }
+
+    /// Calls that share a commit are all durable once answered, and one that fails does not
+    /// take the others with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_committed_together_are_durable_when_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path(), false).unwrap();
+        let mut set = Vec::new();
+        for i in 0..200 {
+            let s = store.clone();
+            set.push(tokio::spawn(async move {
+                s.first_use("tok", &format!("k{i}"), i64::MAX, 0).await
+            }));
+        }
+        // Meanwhile a conflicting write fails on its own.
+        store.put_meta("m", b"one").await.unwrap();
+        let t = crate::model::Tenant {
+            id: "t1".into(),
+            name: "T".into(),
+            prefix: "pfx".into(),
+            qps_quota: 1,
+            critical_share: 0,
+            created_at: 0,
+        };
+        store.insert_tenant(&t).await.unwrap();
+        let again = store.insert_tenant(&t);
+        let (again, results) = tokio::join!(again, async {
+            let mut r = Vec::new();
+            for j in set {
+                r.push(j.await.unwrap());
+            }
+            r
+        });
+        assert!(matches!(again, Err(StoreError::Conflict(_))));
+        assert!(results.iter().all(|r| matches!(r, Ok(true))));
+        drop(store);
+        let reopened = EmbeddedStore::open(dir.path(), false).unwrap();
+        for i in 0..200 {
+            assert!(
+                !reopened
+                    .first_use("tok", &format!("k{i}"), i64::MAX, 1)
+                    .await
+                    .unwrap(),
+                "mark {i} survived"
+            );
+        }
+        assert!(reopened.tenant("t1").await.unwrap().is_some());
     }
 }

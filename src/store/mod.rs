@@ -109,6 +109,20 @@ pub trait HotStore: Send + Sync + 'static {
         expires_at_ms: i64,
         now_ms: i64,
     ) -> StoreResult<bool>;
+    /// Like [`first_use`](Self::first_use), for marks whose loss on a restart is harmless:
+    /// request-signature nonces, whose request carries a pass token that is itself single
+    /// use (durably), so a replay after a restart still verifies nothing twice. An engine
+    /// may keep these in memory only, bounded, dropping the soonest to expire when full.
+    /// Kept durably by default.
+    async fn first_use_volatile(
+        &self,
+        scope: &str,
+        key: &str,
+        expires_at_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        self.first_use(scope, key, expires_at_ms, now_ms).await
+    }
     /// Add `n` to counter `key` in the fixed window of `window_ms` that holds `now_ms`
     /// (windows start at multiples of `window_ms`), and return the window's count after the
     /// addition; `n = 0` reads. A new window starts from zero. Counters are advisory (rate

@@ -709,11 +709,17 @@ fn goal(what: &str, measured: String, met: bool) {
     GOALS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .push(format!("| {what} | {measured} | {} |", if met { "met" } else { "missed" }));
+        .push(format!(
+            "| {what} | {measured} | {} |",
+            if met { "met" } else { "missed" }
+        ));
 }
 
 fn problem(what: String) {
-    PROBLEMS.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+    PROBLEMS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(what);
 }
 
 /// Let the server finish what a run left queued (and its store catch up) before the next
@@ -971,18 +977,20 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
     }
     print_rows(&rows);
     for r in &rows {
-        if r.what.starts_with("(a)") || r.what.starts_with("(b)") {
-            if r.half.failed > 0 {
-                problem(format!(
-                    "{}: {} unexpected answers at half load (first: {})",
-                    r.what,
-                    r.half.failed,
-                    r.half.first_failure.clone().unwrap_or_default()
-                ));
-            }
+        if (r.what.starts_with("(a)") || r.what.starts_with("(b)")) && r.half.failed > 0 {
+            problem(format!(
+                "{}: {} unexpected answers at half load (first: {})",
+                r.what,
+                r.half.failed,
+                r.half.first_failure.clone().unwrap_or_default()
+            ));
         }
         if r.what.starts_with("(a)") {
-            goal("server verification ≥ 20,000/s", format!("{:.0}/s", r.peak), r.peak >= 20_000.0);
+            goal(
+                "server verification ≥ 20,000/s",
+                format!("{:.0}/s", r.peak),
+                r.peak >= 20_000.0,
+            );
             goal(
                 "server verification ≥ 50% of hello",
                 format!("{:.0}%", 100.0 * r.peak / r.hello),
@@ -990,7 +998,11 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
             );
         }
         if r.what.starts_with("(b)") {
-            goal("init with image ≥ 2,000/s", format!("{:.0}/s", r.peak), r.peak >= 2_000.0);
+            goal(
+                "init with image ≥ 2,000/s",
+                format!("{:.0}/s", r.peak),
+                r.peak >= 2_000.0,
+            );
         }
         if !r.what.starts_with("hello") {
             let p99 = r.half.quantile_ms(0.99);
@@ -1023,7 +1035,10 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
     }
     let problems = PROBLEMS.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if !problems.is_empty() {
-        bail!("the suite found functional problems:\n{}", problems.join("\n"));
+        bail!(
+            "the suite found functional problems:\n{}",
+            problems.join("\n")
+        );
     }
     Ok(())
 }
@@ -1078,7 +1093,8 @@ async fn overload(
     let mut b_alone = Vec::new();
     let mut b_loaded = Vec::new();
     let mut refusals: Vec<u32> = Vec::new();
-    let (mut a_tokens, mut a_verified, mut a_judged, mut a_other) = (0usize, 0usize, 0usize, 0usize);
+    let (mut a_tokens, mut a_verified, mut a_judged, mut a_other) =
+        (0usize, 0usize, 0usize, 0usize);
     let mut a_first_other: Option<String> = None;
     let mut b_failed = 0usize;
     let rounds = 3;
@@ -1137,15 +1153,34 @@ async fn overload(
         q_ms(&mut r, 0.99)
     );
     println!("| A's tokens issued / verified T001 | {a_tokens} / {a_verified} |");
-    println!("| A's admitted cycles refused by the risk engine / failed otherwise | {a_judged} / {a_other} |");
-    println!("| B's request p99 alone / beside A (median of {rounds} rounds) | {alone:.2} / {loaded:.2} ms |");
+    println!(
+        "| A's admitted cycles refused by the risk engine / failed otherwise | {a_judged} / {a_other} |"
+    );
+    println!(
+        "| B's request p99 alone / beside A (median of {rounds} rounds) | {alone:.2} / {loaded:.2} ms |"
+    );
     println!("| B's p99 ratio | {:.2} |", loaded / alone);
     let refusal_p99 = q_ms(&mut refusals.clone(), 0.99);
-    goal("A's excess refused in < 1 ms (p99)", format!("{refusal_p99:.3} ms"), refusal_p99 < 1.0);
-    goal("B's p99 beside A ≤ 1.2× alone", format!("{:.2}×", loaded / alone), loaded <= 1.2 * alone);
-    goal("every token issued to A verifies", format!("{a_verified} of {a_tokens}"), a_tokens == a_verified);
+    goal(
+        "A's excess refused in < 1 ms (p99)",
+        format!("{refusal_p99:.3} ms"),
+        refusal_p99 < 1.0,
+    );
+    goal(
+        "B's p99 beside A ≤ 1.2× alone",
+        format!("{:.2}×", loaded / alone),
+        loaded <= 1.2 * alone,
+    );
+    goal(
+        "every token issued to A verifies",
+        format!("{a_verified} of {a_tokens}"),
+        a_tokens == a_verified,
+    );
     if a_tokens != a_verified {
-        problem(format!("(d) {} of A's {a_tokens} tokens did not verify", a_tokens - a_verified));
+        problem(format!(
+            "(d) {} of A's {a_tokens} tokens did not verify",
+            a_tokens - a_verified
+        ));
     }
     if refusals.is_empty() {
         problem("(d) A at 3x its quota was never throttled".into());
@@ -1226,7 +1261,11 @@ async fn memory(
     );
     goal(
         "a million outstanding challenges in 1 GB",
-        format!("{:.2} GB on disk, {:.2} GB resident", per_disk / 1e3, per_rss / 1e3),
+        format!(
+            "{:.2} GB on disk, {:.2} GB resident",
+            per_disk / 1e3,
+            per_rss / 1e3
+        ),
         per_disk.max(per_rss) * 1e6 <= 1e9,
     );
     if stats.ok < n {
