@@ -72,24 +72,38 @@ pub struct Quota {
 struct Cell {
     tat_us: u64,
     qps: u32,
+    /// The time of the last admission: a clock found behind it went back, and the TAT
+    /// goes back with it (a wall clock stepped back must not read as a burst).
+    seen_us: u64,
 }
 
 impl Cell {
+    /// This cell seen from `now_us`: when the clock went back since the last look, the TAT
+    /// goes back as far.
+    fn anchored(self, now_us: u64) -> Cell {
+        if now_us >= self.seen_us {
+            return self;
+        }
+        Cell {
+            tat_us: self.tat_us.saturating_sub(self.seen_us - now_us),
+            seen_us: now_us,
+            ..self
+        }
+    }
+
     /// Where the TAT would go if one more request were admitted now, and how far ahead of
     /// now that is beyond what `class` tolerates (0: admissible).
     fn probe(&self, quota: Quota, class: Class, now_us: u64) -> (u64, u64) {
         let interval = (SECOND_US / u64::from(quota.qps.max(1))).max(1);
-        // A TAT further ahead than any class tolerates means the clock went back: start over.
-        let base = if self.tat_us > now_us + 11 * SECOND_US {
-            now_us
-        } else if self.tat_us > now_us && self.qps != quota.qps && self.qps > 0 {
+        let tat_us = self.anchored(now_us).tat_us;
+        let base = if tat_us > now_us && self.qps != quota.qps && self.qps > 0 {
             // The quota changed: the requests still counted keep their number, so the
             // time they take up scales with the new interval.
-            let ahead = (self.tat_us - now_us) as u128 * u128::from(self.qps)
-                / u128::from(quota.qps.max(1));
+            let ahead =
+                (tat_us - now_us) as u128 * u128::from(self.qps) / u128::from(quota.qps.max(1));
             now_us + ahead as u64
         } else {
-            self.tat_us.max(now_us)
+            tat_us.max(now_us)
         };
         let next = base + interval;
         let ahead = next - now_us;
@@ -167,7 +181,11 @@ impl Admission {
             .shard(tenant_id)
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let cell = shard.get(tenant_id).copied().unwrap_or_default();
+        let seen = shard.get(tenant_id).copied().unwrap_or_default();
+        let cell = seen.anchored(now_us);
+        if cell.seen_us != seen.seen_us {
+            shard.insert(tenant_id.to_owned(), cell);
+        }
         let (next, over) = cell.probe(quota, class, now_us);
         if over > 0 {
             return Err(Refusal::Throttled {
@@ -178,6 +196,7 @@ impl Admission {
         if self.node_qps > 0 {
             // Lock order: tenant shard, then node.
             let mut node = self.node.lock().unwrap_or_else(|p| p.into_inner());
+            *node = node.anchored(now_us);
             let node_quota = Quota {
                 qps: self.node_qps,
                 critical_share: quota.critical_share,
@@ -192,6 +211,7 @@ impl Admission {
             *node = Cell {
                 tat_us: node_next,
                 qps: self.node_qps,
+                seen_us: now_us,
             };
         }
         if shard.len() > 100_000 && !shard.contains_key(tenant_id) {
@@ -204,6 +224,7 @@ impl Admission {
             Cell {
                 tat_us: next,
                 qps: quota.qps,
+                seen_us: now_us,
             },
         );
         Ok(())
@@ -361,7 +382,24 @@ mod tests {
     fn a_clock_that_went_back_does_not_lock_a_tenant_out() {
         let a = open();
         assert_eq!(burst(&a, "t", Q, Class::Init, 500, 100 * SECOND_US), 80);
-        // The wall clock stepped back a minute.
-        assert!(a.admit("t", Q, Class::Init, 40 * SECOND_US).is_ok());
+        // The wall clock stepped back a minute: the burst is as far behind as before.
+        assert!(a.admit("t", Q, Class::Init, 40 * SECOND_US).is_err());
+        assert!(a.admit("t", Q, Class::Init, 41 * SECOND_US).is_ok());
+        // A clock that goes forward three seconds and back two between requests (a test
+        // clock set attempt by attempt) reads as one second each: never a burst, even for
+        // a quota of 2.
+        let a = open();
+        let two = Quota {
+            qps: 2,
+            critical_share: 0,
+        };
+        let mut now = 1_000 * SECOND_US;
+        for i in 0..200 {
+            now += if i % 2 == 0 { 3 * SECOND_US } else { 0 };
+            assert!(a.admit("t", two, Class::Init, now).is_ok(), "request {i}");
+            if i % 2 == 1 {
+                now -= 2 * SECOND_US;
+            }
+        }
     }
 }
