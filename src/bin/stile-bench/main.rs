@@ -1091,6 +1091,7 @@ async fn overload(
     let a_rate = 3.0 * f64::from(quota_a);
     let d = opts.duration();
     let mut b_alone = Vec::new();
+    let mut b_at_quota = Vec::new();
     let mut b_loaded = Vec::new();
     let mut refusals: Vec<u32> = Vec::new();
     let (mut a_tokens, mut a_verified, mut a_judged, mut a_other) =
@@ -1128,10 +1129,20 @@ async fn overload(
                 None => {}
             }
         }
+        // For reference: B beside A using its quota and no more (a third of it in cycles,
+        // each cycle three requests), to tell what A's share costs B from what its flood does.
+        settle().await;
+        let (b_runs, _) = tokio::join!(
+            cycles_at(flow, &b, b_rate, d, *person),
+            cycles_at(flow, &a, f64::from(quota_a) / 3.0, d, *person + 2_000_000)
+        );
+        *person += b_runs.len();
+        b_at_quota.push(request_p99(&b_runs));
         println!(
-            "(d) round {round}: B alone p99 {:.2} ms, B beside A p99 {:.2} ms; A: {} inits offered, {} throttled",
+            "(d) round {round}: B's p99 alone {:.2} ms, beside A flooding {:.2} ms, beside A within its quota {:.2} ms; A flooding: {} inits offered, {} throttled",
             b_alone[round],
             b_loaded[round],
+            b_at_quota[round],
             a_runs.len(),
             a_runs.iter().filter(|r| r.throttled_us.is_some()).count()
         );
@@ -1141,6 +1152,7 @@ async fn overload(
         v[v.len() / 2]
     };
     let (alone, loaded) = (median(&mut b_alone), median(&mut b_loaded));
+    let at_quota = median(&mut b_at_quota);
     let mut r = refusals.clone();
     println!();
     println!("| overload (d) | figure |");
@@ -1160,6 +1172,10 @@ async fn overload(
         "| B's request p99 alone / beside A (median of {rounds} rounds) | {alone:.2} / {loaded:.2} ms |"
     );
     println!("| B's p99 ratio | {:.2} |", loaded / alone);
+    println!(
+        "| B's p99 beside A within its quota (reference), ratio to alone | {at_quota:.2} ms, {:.2} |",
+        at_quota / alone
+    );
     let refusal_p99 = q_ms(&mut refusals.clone(), 0.99);
     goal(
         "A's excess refused in < 1 ms (p99)",
