@@ -275,3 +275,44 @@ async fn every_type_works_in_real_chromium() {
         approaches.len()
     );
 }
+
+#[tokio::test]
+async fn a_throttled_widget_says_the_network_is_busy_in_real_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !browser_ready(root) {
+        return;
+    }
+    let app = spawn().await;
+    let shots = root.join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let scene = app.scene(stile::model::VerificationType::Slider);
+    let (s, body) = app
+        .admin(
+            "PATCH",
+            &format!("/admin/v1/tenants/{}", app.tenant_id),
+            Some(serde_json::json!({"qpsQuota": 1, "criticalShare": 0})),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{body}");
+    // Ten seconds of in-flight work (server verifications) at a quota of one per second
+    // keep new inits out for about ten seconds.
+    let mut admitted = 0;
+    loop {
+        let (status, _) = app
+            .signed_verify(&app.ak_id, &app.ak_secret, "not-a-token", None)
+            .await;
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        admitted += 1;
+        assert!(admitted <= 12, "verifications were never throttled");
+    }
+    let back_at = app.clock.now_ms() + 10_500;
+    let args = [
+        app.base.clone(),
+        scene.clone(),
+        shots.display().to_string(),
+        back_at.to_string(),
+    ];
+    run_browser_script(&app, &[], "throttled.mjs", &args).await;
+}
