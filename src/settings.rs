@@ -143,6 +143,14 @@ impl Settings {
         if self.limits.max_connections == 0 || self.limits.request_timeout_ms == 0 {
             return Err("max_connections and request_timeout_ms must be positive".into());
         }
+        if let Some(bad) = self
+            .capacity
+            .dedicated_to
+            .iter()
+            .find(|t| t.trim().is_empty() || t.len() > 64)
+        {
+            return Err(format!("capacity.dedicated_to: {bad:?} is not a tenant id"));
+        }
         Ok(())
     }
 
@@ -191,5 +199,12 @@ mod tests {
             ..Settings::default()
         };
         assert!(s.validate().is_err());
+        let mut s = Settings::from_toml("[capacity]\nnode_qps = 5000\ndedicated_to = [\"tn-a\"]\n")
+            .unwrap();
+        assert_eq!(s.capacity.node_qps, 5000);
+        assert!(s.validate().is_ok());
+        s.capacity.dedicated_to.push(" ".into());
+        assert!(s.validate().unwrap_err().contains("dedicated_to"));
+        assert!(Settings::from_toml("[capacity]\nnode_qs = 1\n").is_err());
     }
 }
