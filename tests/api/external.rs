@@ -152,15 +152,23 @@ async fn record_on(app: &crate::helpers::TestApp, scene: &str) {
     assert_eq!(s, reqwest::StatusCode::OK, "{body}");
 }
 
-#[tokio::test]
-async fn slider_passes_on_the_demo_in_real_chromium() {
+/// For a browser check: a running app and the screenshot folder, or `None` (said so) when
+/// Chromium, node or playwright-core is missing.
+async fn browser_app() -> Option<(crate::helpers::TestApp, std::path::PathBuf)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     if !browser_ready(root) {
-        return;
+        return None;
     }
-    let app = spawn().await;
     let shots = root.join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    Some((spawn().await, shots))
+}
+
+#[tokio::test]
+async fn slider_passes_on_the_demo_in_real_chromium() {
+    let Some((app, shots)) = browser_app().await else {
+        return;
+    };
     let scene = recorded_slider_scene(&app, None).await;
     let heavy = recorded_slider_scene(&app, Some(18)).await;
     let args = [
@@ -278,13 +286,9 @@ async fn every_type_works_in_real_chromium() {
 
 #[tokio::test]
 async fn a_throttled_widget_says_the_network_is_busy_in_real_chromium() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if !browser_ready(root) {
+    let Some((app, shots)) = browser_app().await else {
         return;
-    }
-    let app = spawn().await;
-    let shots = root.join("target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
+    };
     let scene = app.scene(stile::model::VerificationType::Slider);
     let (s, body) = app
         .admin(
