@@ -131,11 +131,7 @@ impl Stats {
 
     /// The `q` quantile of latency, in ms.
     pub fn quantile_ms(&self, q: f64) -> f64 {
-        if self.micros.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((self.micros.len() as f64 * q) as usize).min(self.micros.len() - 1);
-        f64::from(self.micros[i]) / 1000.0
+        quantile_ms(&self.micros, q)
     }
 
     fn merge(parts: Vec<Stats>, seconds: f64) -> Stats {
@@ -176,6 +172,15 @@ impl Stats {
     }
 }
 
+/// The `q` quantile (ms) of latencies in µs, sorted; NaN for none.
+pub fn quantile_ms(sorted: &[u32], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 * q) as usize).min(sorted.len() - 1);
+    f64::from(sorted[i]) / 1000.0
+}
+
 /// Whether a reply is the one the scenario expects.
 pub type Check = Arc<dyn Fn(&Reply) -> bool + Send + Sync>;
 
@@ -192,6 +197,37 @@ pub fn repeat(request: Vec<u8>) -> Supply {
 pub fn each_once(requests: Vec<Vec<u8>>) -> Supply {
     let all: Arc<Vec<Arc<[u8]>>> = Arc::new(requests.into_iter().map(Into::into).collect());
     Arc::new(move |i| all.get(i).cloned())
+}
+
+/// One request on `conn`, recorded with its latency from `since`; a broken connection is
+/// replaced. False when no new connection could be opened.
+async fn exchange(
+    conn: &mut Conn,
+    addr: &str,
+    req: &[u8],
+    since: Instant,
+    stats: &mut Stats,
+    check: &Check,
+) -> bool {
+    let reply = conn.roundtrip(req).await;
+    let broken = reply.is_err();
+    stats.record(since, reply, check);
+    if broken {
+        match Conn::open(addr).await {
+            Ok(c) => *conn = c,
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Each connection task's figures.
+async fn joined(tasks: Vec<tokio::task::JoinHandle<Stats>>) -> Vec<Stats> {
+    let mut parts = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        parts.push(t.await.unwrap_or_default());
+    }
+    parts
 }
 
 /// Drive `addr` with `conns` connections back to back for `duration`.
@@ -219,26 +255,15 @@ pub async fn closed(
                 let Some(req) = supply(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
-                let t = Instant::now();
-                let reply = conn.roundtrip(&req).await;
-                let broken = reply.is_err();
-                stats.record(t, reply, &check);
-                if broken {
-                    match Conn::open(&addr).await {
-                        Ok(c) => conn = c,
-                        Err(_) => break,
-                    }
+                if !exchange(&mut conn, &addr, &req, Instant::now(), &mut stats, &check).await {
+                    break;
                 }
             }
             stats
         }));
     }
-    let mut parts = Vec::new();
-    for t in tasks {
-        parts.push(t.await.unwrap_or_default());
-    }
     Stats::merge(
-        parts,
+        joined(tasks).await,
         started
             .elapsed()
             .as_secs_f64()
@@ -280,25 +305,15 @@ pub async fn open(
                     Instant::now()
                 };
                 let Some(req) = supply(i) else { break };
-                let reply = conn.roundtrip(&req).await;
-                let broken = reply.is_err();
-                stats.record(since, reply, &check);
-                if broken {
-                    match Conn::open(&addr).await {
-                        Ok(c) => conn = c,
-                        Err(_) => break,
-                    }
+                if !exchange(&mut conn, &addr, &req, since, &mut stats, &check).await {
+                    break;
                 }
                 i += conns;
             }
             stats
         }));
     }
-    let mut parts = Vec::new();
-    for t in tasks {
-        parts.push(t.await.unwrap_or_default());
-    }
-    Stats::merge(parts, duration.as_secs_f64())
+    Stats::merge(joined(tasks).await, duration.as_secs_f64())
 }
 
 /// A small pool of connections shared by many concurrent users (multi-step flows).

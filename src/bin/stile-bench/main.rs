@@ -730,11 +730,8 @@ async fn settle() {
 
 /// Quantile (ms) of some µs figures.
 fn q_ms(values: &mut [u32], q: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
     values.sort_unstable();
-    f64::from(values[((values.len() as f64 * q) as usize).min(values.len() - 1)]) / 1000.0
+    load::quantile_ms(values, q)
 }
 
 // ---- the suite ----
