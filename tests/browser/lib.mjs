@@ -107,7 +107,8 @@ export function humanPath(x0, y0, dx) {
   const end = Math.max(...subs.map((s) => s.end)) + rand(60, 420);
   const progress = (t) => subs.reduce((sum, s) => sum + at(s, t), 0);
   const k = d / progress(end);
-  const arc = rand(-0.04, 0.04) * d;
+  // A hand never holds one pixel row for a whole drag: the path bows a little either way.
+  const arc = (Math.random() < 0.5 ? -1 : 1) * rand(0.012, 0.04) * d;
   const tremF = rand(8, 12), tremA = rand(0.04, 0.35), tremP = rand(0, 2 * Math.PI);
   const walkStep = rand(0.05, 0.3);
   let walk = 0;
