@@ -26,7 +26,7 @@ use crate::risk::frequency::{
     self, DAY_MS, DEVICE_CHURN_PER_HOUR, HOUR_MS, MINUTE_MS, inits_key, new_devices_key,
     scene_inits_key, verifications_key,
 };
-use crate::risk::{Finding, cadence};
+use crate::risk::{Finding, accuracy, cadence};
 use crate::store::{StoreError, Stores};
 
 const DEVICE_KEY_META: &str = "device-key";
@@ -183,9 +183,31 @@ pub async fn at_answer(
     Ok(out)
 }
 
+/// The windows a source's pattern of answers is judged in: each source (the client IP's
+/// subscriber, the device) over two fixed hours, the second starting half an hour after the
+/// first. With one fixed hour a pipeline would start afresh at every boundary, its first
+/// answers of each hour judged alone; with two, whenever one window begins again the other
+/// has held the last half hour. Each: the counters' source name (`ip0`, `ip1`, `dev0`,
+/// `dev1`), its id, and the clock shifted into that window.
+fn judged_windows<'a>(
+    who: &'a str,
+    device_token: &'a str,
+    now_ms: i64,
+) -> impl Iterator<Item = (String, &'a str, i64)> {
+    [("ip", who), ("dev", device_token)]
+        .into_iter()
+        .filter(|(_, id)| !id.is_empty())
+        .flat_map(move |(source, id)| {
+            [0, HOUR_MS / 2]
+                .into_iter()
+                .enumerate()
+                .map(move |(w, shift)| (format!("{source}{w}"), id, now_ms + shift))
+        })
+}
+
 /// Solve-time anomalies (`risk::cadence`): this answer's solve time (`solve_ms`, since its
 /// challenge was issued) and the gap its client's clock leaves (input ended `ended_ms`
-/// after rendering) counted per client IP and per device for the hour, then judged.
+/// after rendering) counted per client IP and per device ([`judged_windows`]), then judged.
 pub async fn solve_times(
     stores: &Stores,
     scene_id: &str,
@@ -200,11 +222,8 @@ pub async fn solve_times(
     let gapped = cadence::gap_ms(solve_ms, ended_ms) > cadence::RELAY_GAP_MS;
     let mut out = Vec::new();
     let who = frequency::subscriber(client_ip);
-    for (source, id) in [("ip", who.as_str()), ("dev", device_token)] {
-        if id.is_empty() {
-            continue;
-        }
-        let key = |what: &str| cadence::solve_key(scene_id, source, id, what);
+    for (source, id, now_ms) in judged_windows(&who, device_token, now_ms) {
+        let key = |what: &str| cadence::solve_key(scene_id, &source, id, what);
         let total = hot.count(&key("n"), HOUR_MS, 1, now_ms).await?;
         let mut around = [0u64; 5];
         around[2] = hot
@@ -233,6 +252,34 @@ pub async fn solve_times(
         }
     }
     Ok(out)
+}
+
+/// Misses across a source's answers (`risk::accuracy`): this answer (a miss when
+/// `missed`) counted per client IP and per device ([`judged_windows`]), then judged.
+pub async fn misses(
+    stores: &Stores,
+    scene_id: &str,
+    client_ip: &str,
+    device_token: &str,
+    missed: bool,
+    now_ms: i64,
+) -> Result<Option<Finding>, StoreError> {
+    let hot = &stores.hot;
+    let who = frequency::subscriber(client_ip);
+    let mut guessing = false;
+    for (source, id, now_ms) in judged_windows(&who, device_token, now_ms) {
+        let key = |what: &str| accuracy::key(scene_id, &source, id, what);
+        let total = hot.count(&key("n"), HOUR_MS, 1, now_ms).await?;
+        let misses = if missed {
+            hot.count(&key("m"), HOUR_MS, 1, now_ms).await?
+        } else if total >= accuracy::MIN_ANSWERS {
+            hot.count(&key("m"), HOUR_MS, 0, now_ms).await?
+        } else {
+            0
+        };
+        guessing |= accuracy::guessing(total, misses);
+    }
+    Ok(guessing.then_some(Finding::FrequentMisses))
 }
 
 /// IP per hour, IP per day, device per hour, device per day — after adding `n` to each.

@@ -473,9 +473,11 @@ impl CycleService {
                 resemblance::DRAG_RADIUS,
             )
         } else if let Some((points, click)) = answer.approach() {
-            let framed = crate::risk::behaviour::pointing::frame(points, click);
-            let profile = framed.as_deref().and_then(resemblance::profile);
-            ("reach", profile, resemblance::REACH_RADIUS)
+            (
+                "reach",
+                resemblance::reach_profile(points, click),
+                resemblance::REACH_RADIUS,
+            )
         } else {
             return Ok(None);
         };
@@ -899,6 +901,17 @@ impl CycleService {
                     .await?,
                 );
             }
+            findings.extend(
+                guard::misses(
+                    &self.stores,
+                    &cycle.scene_id,
+                    &cycle.client_ip,
+                    &cycle.device_token,
+                    matches!(verdict, Verdict::Wrong(_)),
+                    now,
+                )
+                .await?,
+            );
             findings.extend(
                 guard::at_answer(
                     &self.stores,

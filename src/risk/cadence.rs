@@ -28,10 +28,11 @@
 //!
 //! Both are strict: Advanced refuses (F001), Basic adds 40 points. Counting is the hot
 //! store's (`HotStore::count`, `cycle::guard::solve_times`); this module holds the rules.
-//! The hour is a fixed window (as for the frequency limits), so a pipeline gets its first
-//! answers of each hour judged alone; and an IP's pattern is everyone's behind it: a person
-//! who shares a busy bot's address, and solves within a few percent of its time, is judged
-//! with it.
+//! Each source is counted in two fixed hourly windows half an hour apart
+//! (`cycle::guard::judged_windows`) and judged in each, so an hour beginning gives a
+//! pipeline no fresh start while it keeps answering: only a source's first answers are
+//! judged alone. An IP's pattern is everyone's behind it: a person who shares a busy bot's
+//! address, and solves within a few percent of its time, is judged with it.
 
 /// Width of a solve-time bucket, as a ratio: each bucket is 5% longer than the last.
 pub const BUCKET_RATIO: f64 = 1.05;

@@ -7,6 +7,7 @@
 //! because a signal is missing — absent data yields no finding, not an error. The cycle
 //! service gathers the signals (counters, device tokens) and hands them in.
 
+pub mod accuracy;
 pub mod behaviour;
 pub mod cadence;
 pub mod dynamic;
@@ -96,6 +97,10 @@ pub enum Finding {
     /// This source's answers keep arriving long after what their own clock accounts for:
     /// challenges relayed to solvers elsewhere (`risk::cadence`).
     RelayedSolve,
+    /// Most of this source's answers to the scene this hour missed: a solver guessing
+    /// among the picture's gaps, its right answers the guesses that landed
+    /// (`risk::accuracy`).
+    FrequentMisses,
     /// The answer arrived sooner after init than the input it reports took: its times
     /// were made up, not lived through.
     ImpossibleTiming,

@@ -17,13 +17,20 @@
 //! then measured exactly. The projections are drawn from a secret of the deployment, so an
 //! attacker who reads this code cannot aim its jitter across the cells' edges.
 //!
+//! A reach to a one-click box is short, and ±0.5 px on a reach of a hundred pixels hides its
+//! shape about as well as people's reaches resemble each other, so the shape alone is
+//! judged with a tight radius. A reach also carries where it set off from relative to its
+//! click: a replay on the same page, or moved with its box, keeps that to a pixel, and two
+//! people seldom share it *and* a shape. So a reach is keyed by its set-off too (four
+//! offset grids, [`OFFSET_RADIUS`]), and one from the same set-off is a copy within the
+//! looser [`REACH_LOOSE_RADIUS`]. An attacker who also moves the set-off by more than a
+//! pixel or two is left to the shape radius and to the behaviour model.
+//!
 //! Measured on synthetic people (`cargo test --release --lib risk::resemblance -- --ignored
 //! --nocapture`), 20,000 stored (a day of one busy tenant), 1,000 copies jittered by ±2 ms
 //! and ±0.5 px and re-paced by 0.9–1.1: drags (also rescaled by 0.5–1.2) 95.9% found, one
 //! fresh person in 1,000 taken for a copy, 30 candidates measured per look-up; reaches
-//! 26.3% found, no fresh person taken for a copy, 14 candidates. A reach moved elsewhere on
-//! the page with less jitter is found; ±0.5 px on a reach of a hundred pixels hides it as
-//! well as people's reaches resemble each other, so the reach radius is kept tight.
+//! 98.5% found (26.3% by shape alone), no fresh person taken for a copy, 35 candidates.
 
 use crate::risk::Point;
 
@@ -38,6 +45,18 @@ pub const DRAG_RADIUS: f64 = 1.5;
 /// The same for a reach to a one-click box: people's reaches are more alike (a Fitts-law
 /// approach and a hover), so only a closer one counts.
 pub const REACH_RADIUS: f64 = 1.0;
+/// A reach that set off from where a stored one did, relative to its click (within
+/// [`OFFSET_RADIUS`] px), is a copy when its shape is within this looser radius: a
+/// recorded reach replayed on the same page, or moved with its box, keeps where it set off
+/// from to a pixel, and people's reaches seldom share both that and a shape.
+pub const REACH_LOOSE_RADIUS: f64 = 3.0;
+/// How near (px) two reaches' set-offs, relative to their clicks, must be for
+/// [`REACH_LOOSE_RADIUS`].
+pub const OFFSET_RADIUS: f64 = 1.5;
+/// The cells (px) of the set-off grids a reach is also keyed by: four grids, offset by
+/// half a cell each way, so that two set-offs within [`OFFSET_RADIUS`] on each axis always
+/// share a cell of one of them.
+const OFFSET_CELL: f64 = 2.0 * 2.0 * OFFSET_RADIUS;
 /// Locality-sensitive keys per profile.
 pub const TABLES: usize = 8;
 /// Random projections per key.
@@ -55,6 +74,8 @@ const BYTES: usize = 2 * K * 2;
 pub struct Profile {
     /// The profile in units, along then across.
     v: [f64; 2 * K],
+    /// For a reach: where it set off from, relative to its click (page px).
+    offset: Option<[f64; 2]>,
 }
 
 /// The profile of a movement along x (a drag, or a reach turned onto its line), `None`
@@ -103,7 +124,20 @@ pub fn profile(points: &[Point]) -> Option<Profile> {
     // Heights about their mean: where the movement sat on the page says nothing.
     let mean = v[K..].iter().sum::<f64>() / K as f64;
     v[K..].iter_mut().for_each(|x| *x -= mean);
-    v.iter().all(|x| x.is_finite()).then_some(Profile { v })
+    v.iter()
+        .all(|x| x.is_finite())
+        .then_some(Profile { v, offset: None })
+}
+
+/// The profile of the final reach of a one-click answer (`pointing::frame`), with where it
+/// set off from relative to the click; `None` when the reach is too short to tell.
+pub fn reach_profile(points: &[Point], click: Point) -> Option<Profile> {
+    use crate::risk::behaviour::pointing;
+    let mut p = profile(&pointing::frame(points, click)?)?;
+    let s = pointing::set_off(points, click)?;
+    let offset = [click[0] - s[0], click[1] - s[1]];
+    p.offset = offset.iter().all(|x| x.is_finite()).then_some(offset);
+    Some(p)
 }
 
 impl Profile {
@@ -118,29 +152,42 @@ impl Profile {
         (sq / K as f64).sqrt()
     }
 
-    /// Whether `other` is this movement again: closer than `radius`.
+    /// Whether `other` is this movement again: closer than `radius`, or, for two reaches
+    /// that set off from the same place relative to their clicks, closer than
+    /// [`REACH_LOOSE_RADIUS`].
     pub fn is_copy_of(&self, other: &Profile, radius: f64) -> bool {
-        self.apart(other) < radius
+        let apart = self.apart(other);
+        let same_set_off = match (self.offset, other.offset) {
+            (Some(a), Some(b)) => (a[0] - b[0]).hypot(a[1] - b[1]) < OFFSET_RADIUS,
+            _ => false,
+        };
+        apart < radius || (same_set_off && apart < REACH_LOOSE_RADIUS)
     }
 
-    /// The stored form: each value in sixteenths of a unit.
+    /// The stored form: each value in sixteenths of a unit; a reach's set-off after them,
+    /// in eighths of a pixel.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.v
-            .iter()
-            .flat_map(|x| ((x * 16.0).round().clamp(-32_768.0, 32_767.0) as i16).to_le_bytes())
-            .collect()
+        let packed = |x: f64, scale: f64| (x * scale).round().clamp(-32_768.0, 32_767.0) as i16;
+        let shape = self.v.iter().map(|&x| packed(x, 16.0));
+        let offset = self.offset.iter().flatten().map(|&x| packed(x, 8.0));
+        shape.chain(offset).flat_map(i16::to_le_bytes).collect()
     }
 
     /// The stored form read back; `None` for bytes that are not one.
     pub fn from_bytes(bytes: &[u8]) -> Option<Profile> {
-        if bytes.len() != BYTES {
+        if bytes.len() != BYTES && bytes.len() != BYTES + 4 {
             return None;
         }
+        let values: Vec<f64> = bytes
+            .chunks_exact(2)
+            .map(|b| f64::from(i16::from_le_bytes([b[0], b[1]])))
+            .collect();
         let mut v = [0.0; 2 * K];
-        for (x, b) in v.iter_mut().zip(bytes.chunks_exact(2)) {
-            *x = f64::from(i16::from_le_bytes([b[0], b[1]])) / 16.0;
+        for (x, y) in v.iter_mut().zip(&values) {
+            *x = y / 16.0;
         }
-        Some(Profile { v })
+        let offset = (values.len() > 2 * K).then(|| [values[2 * K] / 8.0, values[2 * K + 1] / 8.0]);
+        Some(Profile { v, offset })
     }
 }
 
@@ -180,6 +227,24 @@ impl Hasher {
                     })
                     .collect();
                 format!("{table}:{}", cells.join(","))
+            })
+            .chain(self.offset_keys(p))
+            .collect()
+    }
+
+    /// A reach's cells in the four set-off grids (none for a drag).
+    fn offset_keys(&self, p: &Profile) -> Vec<String> {
+        let Some([x, y]) = p.offset else {
+            return Vec::new();
+        };
+        let half = OFFSET_CELL / 2.0;
+        [(0.0, 0.0), (half, 0.0), (0.0, half), (half, half)]
+            .iter()
+            .enumerate()
+            .map(|(grid, (ox, oy))| {
+                let cx = ((x + ox) / OFFSET_CELL).floor() as i64;
+                let cy = ((y + oy) / OFFSET_CELL).floor() as i64;
+                format!("o{grid}:{cx},{cy}")
             })
             .collect()
     }
@@ -245,30 +310,41 @@ mod tests {
             .collect()
     }
 
-    /// Synthetic people's reaches to a one-click box, each turned onto its line.
+    /// Synthetic people's approaches to a one-click box, the click as the last point.
     fn reaches(rng: &mut StdRng, n: usize) -> Vec<Vec<Point>> {
         (0..n)
-            .filter_map(|_| {
+            .map(|_| {
                 let a = pointing::person(rng);
-                pointing::frame(&a.points, a.click)
+                let mut points = a.points;
+                points.push(a.click);
+                points
             })
             .collect()
     }
 
+    /// A drag's profile, or (`reach`) an approach's with its click last.
+    fn profile_of(reach: bool, points: &[Point]) -> Option<Profile> {
+        match points.split_last() {
+            Some((&click, approach)) if reach => reach_profile(approach, click),
+            _ => profile(points),
+        }
+    }
+
     fn measure(n_people: usize, n_probes: usize) -> (usize, usize, f64) {
-        measure_with(people, 0.5..1.2, DRAG_RADIUS, n_people, n_probes)
+        measure_with(false, 0.5..1.2, DRAG_RADIUS, n_people, n_probes)
     }
 
     fn measure_with(
-        make: fn(&mut StdRng, usize) -> Vec<Vec<Point>>,
+        reach: bool,
         scales: std::ops::Range<f64>,
         radius: f64,
         n_people: usize,
         n_probes: usize,
     ) -> (usize, usize, f64) {
+        let make = if reach { reaches } else { people };
         let mut rng = StdRng::seed_from_u64(11);
         let drags = make(&mut rng, n_people);
-        let stored: Vec<Profile> = drags.iter().filter_map(|d| profile(d)).collect();
+        let stored: Vec<Profile> = drags.iter().filter_map(|d| profile_of(reach, d)).collect();
         let copies: Vec<Profile> = drags[..n_probes]
             .iter()
             .filter_map(|d| {
@@ -278,12 +354,12 @@ mod tests {
                     rng.random_range(scales.clone())
                 };
                 let pace = rng.random_range(0.9..1.1);
-                profile(&disguise(&mut rng, d, scale, pace))
+                profile_of(reach, &disguise(&mut rng, d, scale, pace))
             })
             .collect();
         let fresh: Vec<Profile> = make(&mut rng, n_probes)
             .iter()
-            .filter_map(|d| profile(d))
+            .filter_map(|d| profile_of(reach, d))
             .collect();
         let (caught, per_look_up) = look_up(&stored, &copies, radius);
         let (mistaken, _) = look_up(&stored, &fresh, radius);
@@ -299,6 +375,35 @@ mod tests {
     }
 
     #[test]
+    fn jittered_repaced_reaches_are_found_even_moved_with_their_box_and_people_are_not() {
+        let (caught, mistaken, _) = measure_with(true, 1.0..1.0, REACH_RADIUS, 3_000, 300);
+        assert!(caught >= 270, "{caught} of 300 reaches found");
+        assert_eq!(mistaken, 0, "fresh people's reaches taken for copies");
+        // The page laid out differently: the recorded reach moved with its box.
+        let mut rng = StdRng::seed_from_u64(5);
+        let h = Hasher::new(&[9; 32]);
+        let (mut found, mut tried) = (0, 0);
+        for mut points in reaches(&mut rng, 200) {
+            let Some(stored) = profile_of(true, &points) else {
+                continue;
+            };
+            for p in &mut points {
+                (p[0], p[1]) = (p[0] + 137.0, p[1] - 42.0);
+            }
+            let Some(copy) = profile_of(true, &disguise(&mut rng, &points, 1.0, 1.0)) else {
+                continue;
+            };
+            tried += 1;
+            let shares_a_key = h.keys(&copy).iter().any(|k| h.keys(&stored).contains(k));
+            found += usize::from(shares_a_key && copy.is_copy_of(&stored, REACH_RADIUS));
+        }
+        assert!(
+            found * 10 >= tried * 9,
+            "{found} of {tried} moved reaches found"
+        );
+    }
+
+    #[test]
     fn profiles_survive_their_stored_form_and_short_movements_have_none() {
         let mut rng = StdRng::seed_from_u64(3);
         let d = synth::human(&mut rng, 300.0, Pointer::Mouse);
@@ -306,6 +411,12 @@ mod tests {
         let back = Profile::from_bytes(&p.to_bytes()).unwrap();
         assert!(p.apart(&back) < 0.05);
         assert!(Profile::from_bytes(&[0; 7]).is_none());
+        let a = pointing::person(&mut rng);
+        let r = reach_profile(&a.points, a.click).expect("a reach");
+        let back = Profile::from_bytes(&r.to_bytes()).unwrap();
+        assert!(r.apart(&back) < 0.05);
+        let (o, ob) = (r.offset.unwrap(), back.offset.unwrap());
+        assert!((o[0] - ob[0]).abs() <= 0.07 && (o[1] - ob[1]).abs() <= 0.07);
         assert!(profile(&d[..11]).is_none());
         let still: Vec<Point> = (0..20).map(|i| [0.0, 0.0, i as f64 * 16.0]).collect();
         assert!(profile(&still).is_none(), "no distance covered");
@@ -334,7 +445,7 @@ mod tests {
              copies {mistaken}/1000, {per_look_up:.1} candidates measured per look-up"
         );
         let (caught, mistaken, per_look_up) =
-            measure_with(reaches, 1.0..1.0, REACH_RADIUS, 20_000, 1_000);
+            measure_with(true, 1.0..1.0, REACH_RADIUS, 20_000, 1_000);
         println!(
             "reaches, 20,000 stored: copies found {caught}/1000, fresh people taken for \
              copies {mistaken}/1000, {per_look_up:.1} candidates measured per look-up"

@@ -50,7 +50,9 @@ impl Finding {
             ResembledTrajectory => Weight::Strict(VerifyCode::F017, 40),
             // Patterns over a source's hour, not proof about this answer: a heavy user can
             // now and then look steady (risk::cadence).
-            RegularSolveTime | RelayedSolve => Weight::Strict(VerifyCode::F001, 40),
+            RegularSolveTime | RelayedSolve | FrequentMisses => {
+                Weight::Strict(VerifyCode::F001, 40)
+            }
         }
     }
 }

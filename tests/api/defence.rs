@@ -877,9 +877,20 @@ async fn solve_in(
     device: &str,
     solve_ms: impl FnOnce(i64) -> i64,
 ) -> Value {
+    slide_in(app, scene, device, 1.0, solve_ms).await
+}
+
+/// [`solve_in`] with a slide that stops at `fraction` of the track (1.0: a right answer).
+async fn slide_in(
+    app: &TestApp,
+    scene: &str,
+    device: &str,
+    fraction: f64,
+    solve_ms: impl FnOnce(i64) -> i64,
+) -> Value {
     let (s, init) = init_as(app, scene, Some(device)).await;
     assert_eq!(s, StatusCode::OK, "{init}");
-    let answer = slider_answer(fresh_seed(), 1.0);
+    let answer = slider_answer(fresh_seed(), fraction);
     let ended = answer["points"].as_array().unwrap().last().unwrap()[2]
         .as_f64()
         .unwrap()
@@ -989,5 +1000,105 @@ async fn answers_relayed_to_solvers_elsewhere_are_refused_in_advanced() {
         refused_answers(&app, &advanced, &device, relayed).await,
         (5..8).collect::<Vec<_>>(),
         "relayed answers refused"
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_misses_most_of_its_answers_is_refused_in_advanced() {
+    let app = spawn().await;
+    let advanced = scene(&app, "advanced", limits(json!({}))).await;
+    let basic = scene(&app, "basic", limits(json!({}))).await;
+    let device_of = |init: Value| init["deviceToken"].as_str().unwrap().to_owned();
+    let person = device_of(init_as(&app, &advanced, None).await.1);
+    let mut rng = StdRng::seed_from_u64(43);
+    let mut human_time = move |ended: i64| {
+        ended + (2_500.0 * (0.45 * normal(&mut rng)).exp()).clamp(800.0, 9_000.0) as i64
+    };
+    // A person who misses one slide in four, 16 answers in the hour: every right one passes.
+    for i in 0..16 {
+        let miss = i % 4 == 1;
+        let out = slide_in(
+            &app,
+            &advanced,
+            &person,
+            if miss { 0.5 } else { 1.0 },
+            &mut human_time,
+        )
+        .await;
+        assert_eq!(out["passed"], !miss, "person, answer {i}: {out}");
+    }
+    app.clock.advance_ms(3_600_000);
+    // A guesser on a device of its own: two misses for every hit. Its hits pass until it
+    // has twelve answers in the hour; from then on, with half or more of them missed, they
+    // are refused (F001) — a miss is F015 as always.
+    let guesser = device_of(init_as(&app, &advanced, None).await.1);
+    let mut passed = Vec::new();
+    for i in 0..18 {
+        let hit = i % 3 == 2;
+        let out = slide_in(
+            &app,
+            &advanced,
+            &guesser,
+            if hit { 1.0 } else { 0.5 },
+            &mut human_time,
+        )
+        .await;
+        if out["passed"] == true {
+            passed.push(i);
+        } else if hit {
+            assert_eq!(out["code"], "F001", "hit {i}: {out}");
+        }
+    }
+    assert_eq!(passed, vec![2, 5, 8], "the guesser's hits that passed");
+    // An address is judged for everyone behind it: the person, on the guesser's IP in the
+    // guesser's hour, is refused in this scene too; another scene counts apart.
+    let out = slide_in(&app, &advanced, &person, 1.0, &mut human_time).await;
+    assert_eq!(out["code"], "F001", "the shared address: {out}");
+    let out = slide_in(&app, &basic, &person, 1.0, &mut human_time).await;
+    assert_eq!(out["passed"], true, "another scene counts apart: {out}");
+    // Basic lets a guesser's hit through with 40 points and the reason for the backend.
+    let mut last = Value::Null;
+    for i in 0..12 {
+        last = slide_in(
+            &app,
+            &basic,
+            &guesser,
+            if i % 3 == 2 { 1.0 } else { 0.5 },
+            &mut human_time,
+        )
+        .await;
+    }
+    assert_eq!(last["passed"], true, "{last}");
+    let v = app
+        .server_verify(last["captchaVerifyParam"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(v["RiskReasons"], json!(["frequent-misses"]), "{v}");
+    assert_eq!(v["RiskScore"], 40, "{v}");
+}
+
+#[tokio::test]
+async fn a_steady_pipeline_gets_no_fresh_start_when_an_hour_begins() {
+    let app = spawn().await;
+    let advanced = scene(&app, "advanced", limits(json!({}))).await;
+    let (_, first) = init_as(&app, &advanced, None).await;
+    let device = first["deviceToken"].as_str().unwrap().to_owned();
+    let mut rng = StdRng::seed_from_u64(47);
+    // One answer every two minutes for two and a half hours, 4 s ± 2% each: its first 11
+    // are too few to judge; every later one is refused, across every hour boundary, since
+    // the pattern is judged in two hourly windows half an hour apart.
+    let mut refused = Vec::new();
+    for i in 0..75 {
+        let ms = (4_000.0 * (1.0 + 0.02 * normal(&mut rng))) as i64;
+        let out = solve_in(&app, &advanced, &device, |_| ms).await;
+        if out["passed"] != true {
+            assert_eq!(out["code"], "F001", "answer {i}: {out}");
+            refused.push(i);
+        }
+        app.clock.advance_ms(120_000 - ms);
+    }
+    assert_eq!(
+        refused,
+        (11..75).collect::<Vec<_>>(),
+        "steady answers refused"
     );
 }

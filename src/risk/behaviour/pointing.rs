@@ -63,16 +63,20 @@ fn reach_start(points: &[Point], click: Point) -> usize {
         .unwrap_or(0)
 }
 
-/// The final reach's length: from where it set off to the click (0 with no samples).
-pub fn reach_length(points: &[Point], click: Point) -> f64 {
+/// Where the final reach set off from (page px and time); `None` with no samples before
+/// the click.
+pub fn set_off(points: &[Point], click: Point) -> Option<Point> {
     let samples: Vec<Point> = points
         .iter()
         .copied()
         .filter(|p| p[2] <= click[2])
         .collect();
-    samples
-        .get(reach_start(&samples, click))
-        .map_or(0.0, |s| (click[0] - s[0]).hypot(click[1] - s[1]))
+    samples.get(reach_start(&samples, click)).copied()
+}
+
+/// The final reach's length: from where it set off to the click (0 with no samples).
+pub fn reach_length(points: &[Point], click: Point) -> f64 {
+    set_off(points, click).map_or(0.0, |s| (click[0] - s[0]).hypot(click[1] - s[1]))
 }
 
 /// The final reach in the movement's frame: `x` along the line from the set-off to the
