@@ -430,7 +430,7 @@ impl ConfigStore for EmbeddedStore {
         let data = to_json(&t)?;
         self.call(move |c| {
             let n = c
-                .execute(
+                .run(
                     "UPDATE tenants SET prefix = ?2, data = ?3 WHERE id = ?1",
                     params![t.id, t.prefix, data],
                 )
@@ -499,7 +499,7 @@ impl ConfigStore for EmbeddedStore {
             tx.run("DELETE FROM scenes WHERE tenant_id = ?1", [&id])
                 .map_err(backend)?;
             let n = tx
-                .execute("DELETE FROM tenants WHERE id = ?1", [&id])
+                .run("DELETE FROM tenants WHERE id = ?1", [&id])
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(n > 0)
@@ -610,7 +610,7 @@ impl ConfigStore for EmbeddedStore {
             tx.run("DELETE FROM traces WHERE scene_id = ?1", [&id])
                 .map_err(backend)?;
             let gone = tx
-                .execute("DELETE FROM scenes WHERE id = ?1", [&id])
+                .run("DELETE FROM scenes WHERE id = ?1", [&id])
                 .map_err(backend)?
                 > 0;
             tx.commit().map_err(backend)?;
@@ -749,7 +749,7 @@ impl ConfigStore for EmbeddedStore {
         let scene = scene_id.to_owned();
         self.call(move |c| {
             let n = c
-                .execute("DELETE FROM traces WHERE scene_id = ?1", [scene])
+                .run("DELETE FROM traces WHERE scene_id = ?1", [scene])
                 .map_err(backend)?;
             Ok(n as u64)
         })
@@ -861,7 +861,7 @@ impl HotStore for EmbeddedStore {
         let (id, exp) = (cycle.certify_id.clone(), cycle.expires_at_ms);
         self.call(move |c| {
             let n = c
-                .execute(
+                .run(
                     "UPDATE cycles SET version = version + 1, expires_at = ?3, data = ?4 WHERE id = ?1 AND version = ?2",
                     params![id, expected as i64, exp, data],
                 )
@@ -882,7 +882,7 @@ impl HotStore for EmbeddedStore {
         self.call(move |c| {
             // An expired mark may be reused; a live one may not.
             let n = c
-                .execute(
+                .run(
                     "INSERT INTO single_use (scope, key, expires_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT(scope, key) DO UPDATE SET expires_at = ?3 WHERE single_use.expires_at <= ?4",
                     params![s, k, expires_at_ms, now_ms],
@@ -961,13 +961,13 @@ impl HotStore for EmbeddedStore {
         let counters = self.counters.purge(now_ms) + self.marks.purge(now_ms);
         self.call(move |c| {
             let a = c
-                .execute("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms])
+                .run("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms])
                 .map_err(backend)?;
             let b = c
-                .execute("DELETE FROM single_use WHERE expires_at <= ?1", [now_ms])
+                .run("DELETE FROM single_use WHERE expires_at <= ?1", [now_ms])
                 .map_err(backend)?;
             let d = c
-                .execute("DELETE FROM buckets WHERE expires_at <= ?1", [now_ms])
+                .run("DELETE FROM buckets WHERE expires_at <= ?1", [now_ms])
                 .map_err(backend)?;
             Ok((a + b + d) as u64 + counters)
         })
