@@ -89,7 +89,7 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState {
+        let state = AppState::new(crate::http::Shared {
             stores,
             cycles,
             master,
@@ -102,7 +102,7 @@ impl Application {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
-        };
+        });
         let _ = state.base_url.set(base_url);
         let first_start = bootstrap(&state).await?;
         Ok(Self {

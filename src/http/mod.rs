@@ -46,9 +46,27 @@ pub struct DemoCredentials {
     pub access_key_secret: String,
 }
 
-/// Everything a handler may need; cheap to clone.
+/// Everything a handler may need, behind one `Arc`: the router clones it for every
+/// request, and one reference count is cheaper than one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub stores: Stores,
     pub cycles: CycleService,
     pub master: MasterKey,
@@ -62,7 +80,7 @@ pub struct AppState {
     pub http: reqwest::Client,
 }
 
-impl AppState {
+impl Shared {
     /// The client's address: the socket peer, or — when the peer is a trusted proxy — the
     /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
     pub fn client_ip(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
