@@ -907,6 +907,24 @@ async fn slide_in(
     out
 }
 
+/// An Advanced slider scene and a device identity it issued.
+async fn advanced_and_device(app: &TestApp) -> (String, String) {
+    let advanced = scene(app, "advanced", limits(json!({}))).await;
+    let (_, first) = init_as(app, &advanced, None).await;
+    let device = first["deviceToken"].as_str().unwrap().to_owned();
+    (advanced, device)
+}
+
+/// A Basic pass that one pattern weighed: the backend sees `reason` alone, 40 points.
+async fn weighed_in_basic(app: &TestApp, out: &Value, reason: &str) {
+    assert_eq!(out["passed"], true, "{out}");
+    let v = app
+        .server_verify(out["captchaVerifyParam"].as_str().unwrap(), None)
+        .await;
+    assert_eq!(v["RiskReasons"], json!([reason]), "{v}");
+    assert_eq!(v["RiskScore"], 40, "{v}");
+}
+
 /// When an answer arrives, from when its drag ended (see [`solve_in`]).
 type Timing = Box<dyn Fn(i64) -> i64>;
 
@@ -965,20 +983,13 @@ async fn a_solver_pipeline_with_steady_solve_times_is_refused_in_advanced() {
     for _ in 0..12 {
         last = solve_in(&app, &basic, &device, |_| 4_000).await;
     }
-    assert_eq!(last["passed"], true, "{last}");
-    let v = app
-        .server_verify(last["captchaVerifyParam"].as_str().unwrap(), None)
-        .await;
-    assert_eq!(v["RiskReasons"], json!(["regular-solve-time"]), "{v}");
-    assert_eq!(v["RiskScore"], 40, "{v}");
+    weighed_in_basic(&app, &last, "regular-solve-time").await;
 }
 
 #[tokio::test]
 async fn answers_relayed_to_solvers_elsewhere_are_refused_in_advanced() {
     let app = spawn().await;
-    let advanced = scene(&app, "advanced", limits(json!({}))).await;
-    let (_, first) = init_as(&app, &advanced, None).await;
-    let device = first["deviceToken"].as_str().unwrap().to_owned();
+    let (advanced, device) = advanced_and_device(&app).await;
     let mut rng = StdRng::seed_from_u64(42);
     // A person on a slow phone: the picture takes up to 4 s to arrive, 10 answers.
     for i in 0..10 {
@@ -1017,14 +1028,8 @@ async fn a_source_that_misses_most_of_its_answers_is_refused_in_advanced() {
     // A person who misses one slide in four, 16 answers in the hour: every right one passes.
     for i in 0..16 {
         let miss = i % 4 == 1;
-        let out = slide_in(
-            &app,
-            &advanced,
-            &person,
-            if miss { 0.5 } else { 1.0 },
-            &mut human_time,
-        )
-        .await;
+        let fraction = if miss { 0.5 } else { 1.0 };
+        let out = slide_in(&app, &advanced, &person, fraction, &mut human_time).await;
         assert_eq!(out["passed"], !miss, "person, answer {i}: {out}");
     }
     app.clock.advance_ms(3_600_000);
@@ -1035,14 +1040,8 @@ async fn a_source_that_misses_most_of_its_answers_is_refused_in_advanced() {
     let mut passed = Vec::new();
     for i in 0..18 {
         let hit = i % 3 == 2;
-        let out = slide_in(
-            &app,
-            &advanced,
-            &guesser,
-            if hit { 1.0 } else { 0.5 },
-            &mut human_time,
-        )
-        .await;
+        let fraction = if hit { 1.0 } else { 0.5 };
+        let out = slide_in(&app, &advanced, &guesser, fraction, &mut human_time).await;
         if out["passed"] == true {
             passed.push(i);
         } else if hit {
@@ -1059,29 +1058,16 @@ async fn a_source_that_misses_most_of_its_answers_is_refused_in_advanced() {
     // Basic lets a guesser's hit through with 40 points and the reason for the backend.
     let mut last = Value::Null;
     for i in 0..12 {
-        last = slide_in(
-            &app,
-            &basic,
-            &guesser,
-            if i % 3 == 2 { 1.0 } else { 0.5 },
-            &mut human_time,
-        )
-        .await;
+        let fraction = if i % 3 == 2 { 1.0 } else { 0.5 };
+        last = slide_in(&app, &basic, &guesser, fraction, &mut human_time).await;
     }
-    assert_eq!(last["passed"], true, "{last}");
-    let v = app
-        .server_verify(last["captchaVerifyParam"].as_str().unwrap(), None)
-        .await;
-    assert_eq!(v["RiskReasons"], json!(["frequent-misses"]), "{v}");
-    assert_eq!(v["RiskScore"], 40, "{v}");
+    weighed_in_basic(&app, &last, "frequent-misses").await;
 }
 
 #[tokio::test]
 async fn a_steady_pipeline_gets_no_fresh_start_when_an_hour_begins() {
     let app = spawn().await;
-    let advanced = scene(&app, "advanced", limits(json!({}))).await;
-    let (_, first) = init_as(&app, &advanced, None).await;
-    let device = first["deviceToken"].as_str().unwrap().to_owned();
+    let (advanced, device) = advanced_and_device(&app).await;
     let mut rng = StdRng::seed_from_u64(47);
     // One answer every two minutes for two and a half hours, 4 s ± 2% each: its first 11
     // are too few to judge; every later one is refused, across every hour boundary, since
