@@ -191,23 +191,22 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let mut resp = REQUEST_ID.scope(request_id.clone(), next.run(req)).await;
     let elapsed = started.elapsed();
     let status = resp.status().as_u16();
+    tracing::debug!(%request_id, %method, %route, status, micros = elapsed.as_micros() as u64, "request");
+    let by_route = RouteLabels { route };
+    state
+        .metrics
+        .http_latency
+        .get_or_create(&by_route)
+        .observe(elapsed.as_secs_f64());
     state
         .metrics
         .http_requests
         .get_or_create(&HttpLabels {
-            route: route.clone(),
-            method: method.clone(),
+            route: by_route.route,
+            method,
             status,
         })
         .inc();
-    state
-        .metrics
-        .http_latency
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
-        .observe(elapsed.as_secs_f64());
-    tracing::debug!(%request_id, %method, %route, status, micros = elapsed.as_micros() as u64, "request");
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
     }
