@@ -17,6 +17,7 @@
 //! a signed request replayed after a restart carries a token that is single use durably.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use async_trait::async_trait;
@@ -45,9 +46,12 @@ const LOG_PAGES_MAX: i64 = 64 * 1024;
 
 /// Copy the write-ahead log into the database from a connection of its own, so that the
 /// store's thread never stops to do it (and pays its `fsync`s) between calls. A passive
-/// checkpoint never blocks the writer; only a log grown past [`LOG_PAGES_MAX`] is
-/// restarted with the writer held back.
-fn checkpoints(path: std::path::PathBuf, alive: std::sync::Weak<()>) {
+/// checkpoint never blocks the writer. A log grown past [`LOG_PAGES_MAX`] must be
+/// restarted, which only the store's thread may do (`restart`, see [`serve`]): restarted
+/// from here, under a heavy load, the writer's next statement could find the log reset
+/// under its read snapshot and fail with "database is locked", which the busy timeout
+/// does not cover.
+fn checkpoints(path: std::path::PathBuf, alive: std::sync::Weak<()>, restart: Arc<AtomicBool>) {
     let Ok(conn) = Connection::open(&path) else {
         return;
     };
@@ -57,9 +61,7 @@ fn checkpoints(path: std::path::PathBuf, alive: std::sync::Weak<()>) {
         let log: rusqlite::Result<i64> =
             conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1));
         match log {
-            Ok(pages) if pages > LOG_PAGES_MAX => {
-                let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
-            }
+            Ok(pages) if pages > LOG_PAGES_MAX => restart.store(true, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => tracing::warn!(cause = %e, "embedded store: checkpoint failed"),
         }
@@ -76,8 +78,15 @@ const MAX_BATCH: usize = 512;
 
 /// The store's thread: take every call that is waiting, run them in one transaction,
 /// commit, answer them all.
-fn serve(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+fn serve(mut conn: Connection, jobs: mpsc::Receiver<Job>, restart: Arc<AtomicBool>) {
     while let Ok(first) = jobs.recv() {
+        if restart.swap(false, Ordering::Relaxed) {
+            // The log outgrew what passive checkpoints keep up with: copy it back and
+            // start it again, the writer (this thread) holding everyone else back.
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                tracing::warn!(cause = %e, "embedded store: restarting the log failed");
+            }
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -334,15 +343,17 @@ impl EmbeddedStore {
         migrate(&conn).map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel::<Job>();
+        let restart = Arc::new(AtomicBool::new(false));
+        let wanted = restart.clone();
         std::thread::Builder::new()
             .name("stile-sqlite".into())
-            .spawn(move || serve(conn, queue))
+            .spawn(move || serve(conn, queue, wanted))
             .map_err(backend)?;
         let alive = Arc::new(());
         let (path, weak) = (dir.join("stile.db"), Arc::downgrade(&alive));
         std::thread::Builder::new()
             .name("stile-checkpoint".into())
-            .spawn(move || checkpoints(path, weak))
+            .spawn(move || checkpoints(path, weak, restart))
             .map_err(backend)?;
         Ok(Self {
             jobs,
