@@ -39,6 +39,11 @@
 (function () {
   'use strict';
 
+  /* Served to pages, the script's strings, property names and integers are moved into
+   * tables the server writes here with their decoder, keyed anew every hour
+   * (http::obfuscate); read as written, this is an empty comment. */
+  /*__STILE_OBF__*/
+
   if (typeof window === 'undefined' || window.__stileWidget) {
     return; // not a browser, or already loaded on this page
   }

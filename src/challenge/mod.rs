@@ -274,6 +274,18 @@ pub fn silent() -> (Presentation, Secret) {
     (Presentation::Silent, Secret::Silent)
 }
 
+/// How far from its place a picture answer was dropped, in picture pixels: `None` for the
+/// types without a place, or an answer of another kind.
+pub fn miss_px(secret: &Secret, answer: &Answer) -> Option<f64> {
+    match (secret, answer) {
+        (Secret::Jigsaw(s), Answer::Jigsaw(a))
+        | (Secret::ImageRestoration(s), Answer::ImageRestoration(a)) => {
+            Some((a.x - f64::from(s.target_x)).abs()).filter(|d| d.is_finite())
+        }
+        _ => None,
+    }
+}
+
 /// Judge `answer` against `secret`.
 pub fn check(secret: &Secret, answer: &Answer) -> Verdict {
     match (secret, answer) {

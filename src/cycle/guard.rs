@@ -254,30 +254,46 @@ pub async fn solve_times(
     Ok(out)
 }
 
-/// Misses across a source's answers (`risk::accuracy`): this answer (a miss when
-/// `missed`) counted per client IP and per device ([`judged_windows`]), then judged.
+/// Misses across a source's answers (`risk::accuracy`): this answer (and how it missed)
+/// counted per client IP and per device ([`judged_windows`]), then judged by both tests.
 pub async fn misses(
     stores: &Stores,
     scene_id: &str,
     client_ip: &str,
     device_token: &str,
-    missed: bool,
+    miss: accuracy::Miss,
     now_ms: i64,
 ) -> Result<Option<Finding>, StoreError> {
     let hot = &stores.hot;
     let who = frequency::subscriber(client_ip);
+    let far_from = accuracy::far_min_answers();
     let mut guessing = false;
     for (source, id, now_ms) in judged_windows(&who, device_token, now_ms) {
         let key = |what: &str| accuracy::key(scene_id, &source, id, what);
         let total = hot.count(&key("n"), HOUR_MS, 1, now_ms).await?;
-        let misses = if missed {
+        // A counter is only read when it could decide: each needs enough answers.
+        let misses = if miss != accuracy::Miss::None {
             hot.count(&key("m"), HOUR_MS, 1, now_ms).await?
         } else if total >= accuracy::MIN_ANSWERS {
             hot.count(&key("m"), HOUR_MS, 0, now_ms).await?
         } else {
             0
         };
-        guessing |= accuracy::guessing(total, misses);
+        let far = if miss == accuracy::Miss::Far {
+            hot.count(&key("f"), HOUR_MS, 1, now_ms).await?
+        } else if total >= far_from {
+            hot.count(&key("f"), HOUR_MS, 0, now_ms).await?
+        } else {
+            0
+        };
+        let found = accuracy::guessing(total, misses) || accuracy::far_guessing(total, far);
+        // Found, the source stays found for the rest of this window: a run of luck after
+        // its misses gave it away buys it nothing.
+        if found && far < accuracy::FOUND {
+            hot.count(&key("f"), HOUR_MS, accuracy::FOUND, now_ms)
+                .await?;
+        }
+        guessing |= found;
     }
     Ok(guessing.then_some(Finding::FrequentMisses))
 }

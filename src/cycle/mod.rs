@@ -33,8 +33,8 @@ use crate::model::{
     DefenceMode, ImageOutcome, Limits, POOL_MINIMUM, Scene, SceneStatus, TestPreset,
     VerificationType,
 };
-use crate::risk::Finding;
 use crate::risk::score::Assessment;
+use crate::risk::{Finding, accuracy};
 use crate::store::{StoreError, Stores};
 use crate::token::{Keyring, KeyringExport, PassClaims, VerifyParam};
 
@@ -907,7 +907,10 @@ impl CycleService {
                     &cycle.scene_id,
                     &cycle.client_ip,
                     &cycle.device_token,
-                    matches!(verdict, Verdict::Wrong(_)),
+                    accuracy::Miss::of(
+                        matches!(verdict, Verdict::Wrong(_)),
+                        challenge::miss_px(&cycle.secret, &input.answer),
+                    ),
                     now,
                 )
                 .await?,

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod aliyun;
 pub mod demo;
 pub mod error;
+pub mod obfuscate;
 pub mod ops;
 pub mod widget;
 

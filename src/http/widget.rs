@@ -1,6 +1,8 @@
-//! The widget API (`/api/v1/init`, `/api/v1/answer`) and the widget script itself, served
-//! minified (and readable at `/widget/AliyunCaptcha.src.js`). These endpoints are called
-//! cross-origin from integrators' pages.
+//! The widget API (`/api/v1/init`, `/api/v1/answer`) and the widget script itself: served
+//! to pages with the hour's codebook written in, obfuscated (`http::obfuscate`) and
+//! minified, new every hour; readable, with the same codebook, to operators at
+//! `/admin/v1/widget/source.js`. The widget endpoints are called cross-origin from
+//! integrators' pages.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -9,10 +11,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use std::sync::Arc;
+
+use super::admin::Viewer;
 use super::error::{ApiError, ApiJson};
-use super::{AppState, Peer};
+use super::{AppState, Peer, obfuscate};
 use crate::codes::VerifyCode;
 use crate::cycle::{AnswerInput, AnswerOutput, InitInput, InitOutput};
+use crate::risk::dynamic::Codebook;
 
 /// The widget source, embedded at build time; `__STILE_TEXT__` marks where the text table goes.
 const WIDGET_SRC: &str = include_str!("../../widget/AliyunCaptcha.js");
@@ -25,15 +31,64 @@ pub const LANG_JSON: &str = include_str!("../../widget/lang.json");
 pub static WIDGET_SOURCE_JS: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| WIDGET_SRC.replacen("__STILE_TEXT__", LANG_JSON.trim(), 1));
 
-/// The script as served to pages: the readable one minified, its local names mangled
-/// (made once, at the first request). Should the minifier ever fail on it, the readable
-/// script is served instead and the failure logged.
-pub static WIDGET_JS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    minify(&WIDGET_SOURCE_JS).unwrap_or_else(|e| {
+/// The served scripts made so far, newest last, each with the codebook it carries: one an
+/// hour (a few more in a test process that runs several installations).
+static SERVED: std::sync::Mutex<Vec<(Codebook, Arc<String>)>> = std::sync::Mutex::new(Vec::new());
+const SERVED_KEPT: usize = 8;
+
+/// The script as served to pages while `book` is current: the readable one with the
+/// codebook written in, obfuscated with a seed of that hour, then minified. Made at the
+/// first request of each hour (tens of milliseconds, off the async threads). Should either
+/// pass fail on it, the step before is served instead and the failure logged.
+async fn served(book: Codebook) -> Arc<String> {
+    let cached = |served: &Vec<(Codebook, Arc<String>)>| {
+        served
+            .iter()
+            .find(|(b, _)| *b == book)
+            .map(|(_, s)| Arc::clone(s))
+    };
+    if let Some(s) = cached(&SERVED.lock().unwrap_or_else(|p| p.into_inner())) {
+        return s;
+    }
+    let made = tokio::task::spawn_blocking(move || Arc::new(make_served(book)))
+        .await
+        .unwrap_or_else(|_| Arc::new(with_book(&WIDGET_SOURCE_JS, book)));
+    let mut all = SERVED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = cached(&all) {
+        return s;
+    }
+    if all.len() >= SERVED_KEPT {
+        all.remove(0);
+    }
+    all.push((book, Arc::clone(&made)));
+    made
+}
+
+/// What [`served`] serves for `book`.
+pub fn make_served(book: Codebook) -> String {
+    let readable = with_book(&WIDGET_SOURCE_JS, book);
+    let obfuscated = obfuscate::obfuscate(&readable, seed_of(book)).unwrap_or_else(|e| {
+        tracing::warn!("the widget could not be obfuscated ({e}); serving it minified only");
+        readable.clone()
+    });
+    minify(&obfuscated).unwrap_or_else(|e| {
         tracing::warn!("the widget could not be minified ({e}); serving it as written");
-        WIDGET_SOURCE_JS.clone()
+        obfuscated
     })
-});
+}
+
+/// The obfuscation's seed for the hour of `book`: from the codebook, so that every node of
+/// a cluster serves the same script in the same hour.
+fn seed_of(book: Codebook) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"stile-widget-obfuscation")
+        .chain_update(book.epoch.to_le_bytes())
+        .chain_update(book.mask.to_le_bytes())
+        .chain_update(book.codes)
+        .finalize();
+    u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
+}
 
 /// `source` minified: compressed, local names mangled, whitespace and comments gone.
 fn minify(source: &str) -> Result<String, String> {
@@ -63,15 +118,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/init", post(init))
         .route("/api/v1/answer", post(answer))
         .route("/widget/AliyunCaptcha.js", get(script))
-        .route("/widget/AliyunCaptcha.src.js", get(readable_script))
+        .route("/admin/v1/widget/source.js", get(readable_script))
 }
 
-/// Where the served script holds the current codebook (`risk::dynamic::Codebook`).
+/// Where the script holds the current codebook (`risk::dynamic::Codebook`).
 const CODEBOOK_MARK: &str = "__STILE_DV__";
 
-/// `script` with the current codebook written in.
-fn with_codebook(script: &str, state: &AppState) -> String {
-    script.replace(CODEBOOK_MARK, &state.cycles.current_codebook().to_js())
+/// `script` with `book` written in.
+fn with_book(script: &str, book: Codebook) -> String {
+    script.replace(CODEBOOK_MARK, &book.to_js())
 }
 
 fn javascript(body: String) -> impl IntoResponse {
@@ -89,11 +144,21 @@ fn javascript(body: String) -> impl IntoResponse {
 }
 
 async fn script(State(state): State<AppState>) -> impl IntoResponse {
-    javascript(with_codebook(&WIDGET_JS, &state))
+    let served = served(state.cycles.current_codebook()).await;
+    javascript(served.as_str().to_owned())
 }
 
-async fn readable_script(State(state): State<AppState>) -> impl IntoResponse {
-    javascript(with_codebook(&WIDGET_SOURCE_JS, &state))
+/// The readable script with the current codebook, for operators (and for clients of their
+/// own that sign answers without a browser: the tests, the benchmark).
+async fn readable_script(_: Viewer, State(state): State<AppState>) -> impl IntoResponse {
+    let book = state.cycles.current_codebook();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/javascript; charset=utf-8",
+        )],
+        with_book(&WIDGET_SOURCE_JS, book),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,34 +292,71 @@ mod tests {
         assert!(WIDGET_SOURCE_JS.contains("اسحب"));
     }
 
+    fn book(epoch: i64) -> Codebook {
+        Codebook::derive(&[7; 32], epoch)
+    }
+
     #[test]
-    fn the_served_script_is_minified_and_mangled() {
-        let min = minify(&WIDGET_SOURCE_JS).expect("the widget minifies");
-        assert_eq!(*WIDGET_JS, min);
-        // The codebook is written in where the mark is, in either form.
-        assert_eq!(
-            min.matches(CODEBOOK_MARK).count(),
-            2,
-            "typeof check and value"
-        );
+    fn the_served_script_is_minified_obfuscated_and_carries_no_protocol_in_clear() {
+        let readable = with_book(&WIDGET_SOURCE_JS, book(1_000));
+        let served = make_served(book(1_000));
         assert_eq!(WIDGET_SOURCE_JS.matches(CODEBOOK_MARK).count(), 2);
+        assert!(!served.contains(CODEBOOK_MARK));
         assert!(
-            min.len() * 3 < WIDGET_SOURCE_JS.len() * 2,
+            served.len() < readable.len(),
             "{} of {} bytes",
-            min.len(),
-            WIDGET_SOURCE_JS.len()
+            served.len(),
+            readable.len()
         );
-        // Comments and the readable local names are gone; the public API stays.
-        assert!(!min.contains("Proof-of-work (server: risk::pow)"));
-        for local in [
+        // Comments, local names, strings and property names are gone: the protocol's
+        // words, the public API's name, the texts, the paths.
+        assert!(!served.contains("Proof-of-work (server: risk::pow)"));
+        for clear in [
             "canonicalWords",
-            "sha256Words",
-            "solvePow",
-            "leadingZeroBits",
+            "dvSign",
+            "dvCodes",
+            "dvMask",
+            "dvEpoch",
+            "certifyId",
+            "captchaVerifyParam",
+            "/api/v1/answer",
+            "/api/v1/init",
+            "initAliyunCaptcha",
+            "INPAINTING_TIP",
+            "deviceToken",
+            "trackWidth",
+            "aliyunCaptcha-window-popup",
+            "اسحب",
         ] {
-            assert!(!min.contains(local), "{local} survived");
+            assert!(!served.contains(clear), "{clear} in clear");
         }
-        assert!(min.contains("initAliyunCaptcha"));
-        assert!(min.contains("INPAINTING_TIP"));
+        // The codebook cannot be lifted from the text.
+        assert_eq!(Codebook::from_js(&served), None);
+        assert!(Codebook::from_js(&readable).is_some());
+        // The hashing loop stays as written (one call per property read would slow it).
+        assert!(served.contains("charCodeAt"));
+    }
+
+    #[test]
+    fn the_served_script_changes_every_hour_and_is_the_same_on_every_node() {
+        let a = make_served(book(1_000));
+        let b = make_served(book(1_001));
+        assert_eq!(
+            a,
+            make_served(book(1_000)),
+            "the same hour, the same script"
+        );
+        // Another hour shares no long stretch of text with this one, beyond the hashing
+        // loop left as written.
+        let longest_shared = |x: &str, y: &str| {
+            let y: std::collections::HashSet<&[u8]> = y.as_bytes().windows(64).collect();
+            x.as_bytes().windows(64).filter(|w| y.contains(w)).count()
+        };
+        let shared = longest_shared(&a, &b);
+        assert!(
+            shared * 10 < a.len(),
+            "{shared} of {} 64-byte windows shared",
+            a.len()
+        );
     }
 }

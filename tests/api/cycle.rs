@@ -469,3 +469,53 @@ async fn the_signing_codebook_rotates_hourly_and_a_page_may_keep_its_own_for_a_d
     // Codebooks are the installation's own: nothing else derives them.
     assert_ne!(Codebook::derive(&[0; 32], old.epoch), old);
 }
+
+#[tokio::test]
+async fn pages_get_the_script_obfuscated_anew_each_hour_and_operators_get_it_readable() {
+    use stile::risk::dynamic::{Codebook, EPOCH_MS};
+    let app = spawn().await;
+    let get = |path: &str, token: Option<&str>| {
+        let mut req = app.http.get(format!("{}{path}", app.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }
+    };
+    let (status, served) = get("/widget/AliyunCaptcha.js", None).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    // Pages: neither the codebook nor the protocol's words can be read off the text.
+    assert_eq!(Codebook::from_js(&served), None);
+    for clear in [
+        "certifyId",
+        "dvCodes",
+        "/api/v1/answer",
+        "initAliyunCaptcha",
+    ] {
+        assert!(!served.contains(clear), "{clear} in the served script");
+    }
+    // Operators: the readable script with the same (current) codebook, behind the admin
+    // token; the old public readable copy is gone.
+    let (status, _) = get("/admin/v1/widget/source.js", None).await;
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED);
+    let (status, _) = get("/widget/AliyunCaptcha.src.js", None).await;
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+    let (status, readable) = get("/admin/v1/widget/source.js", Some(&app.admin_token)).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert!(readable.contains("function canonicalWords("));
+    let (_, init) = app
+        .post_json(
+            "/api/v1/init",
+            &json!({"sceneId": app.scene(VerificationType::Slider), "pageUrl": "http://shop.test/p"}),
+        )
+        .await;
+    let book = Codebook::from_js(&readable).expect("a codebook");
+    assert_eq!(init["dvEpoch"], book.epoch);
+    // The same hour, the same script; the next hour, another.
+    assert_eq!(get("/widget/AliyunCaptcha.js", None).await.1, served);
+    app.clock.advance_ms(EPOCH_MS);
+    let (_, next) = get("/widget/AliyunCaptcha.js", None).await;
+    assert_ne!(next, served);
+}

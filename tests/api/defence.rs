@@ -12,16 +12,22 @@ use stile::risk::behaviour::synth::Family;
 use stile::risk::behaviour::{assess_approach, pointing};
 
 use crate::helpers::{
-    TestApp, fresh_approach_seed, fresh_seed, normal, one_click_answer, slider_answer, spawn,
+    TestApp, drag_points, fresh_approach_seed, fresh_seed, normal, one_click_answer,
+    picture_answer, slider_answer, spawn,
 };
 
 /// A slider scene with `policy` and `mode`; its id.
 async fn scene(app: &TestApp, mode: &str, policy: Value) -> String {
+    scene_of(app, "slider", mode, policy).await
+}
+
+/// A scene of verification type `kind` with `policy` and `mode`; its id.
+async fn scene_of(app: &TestApp, kind: &str, mode: &str, policy: Value) -> String {
     let (s, body) = app
         .admin(
             "POST",
             "/admin/v1/scenes",
-            Some(json!({"name": "guarded", "type": "slider", "mode": mode, "policy": policy})),
+            Some(json!({"name": "guarded", "type": kind, "mode": mode, "policy": policy})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
@@ -1060,6 +1066,95 @@ async fn a_source_that_misses_most_of_its_answers_is_refused_in_advanced() {
     for i in 0..12 {
         let fraction = if i % 3 == 2 { 1.0 } else { 0.5 };
         last = slide_in(&app, &basic, &guesser, fraction, &mut human_time).await;
+    }
+    weighed_in_basic(&app, &last, "frequent-misses").await;
+}
+
+/// [`slide_in`] on a jigsaw: the piece dropped `off` px from its place (away from the
+/// nearer edge; 0: a right answer) with a person's drag that the behaviour model accepts.
+async fn place_in(
+    app: &TestApp,
+    scene: &str,
+    device: &str,
+    off: f64,
+    solve_ms: impl FnOnce(i64) -> i64,
+) -> Value {
+    let (s, init) = init_as(app, scene, Some(device)).await;
+    assert_eq!(s, StatusCode::OK, "{init}");
+    let (target, part_w) = app
+        .picture_target(init["certifyId"].as_str().unwrap())
+        .await;
+    let span = 300.0 - part_w;
+    let x = if target + off <= span {
+        target + off
+    } else {
+        target - off
+    };
+    let seed = std::iter::repeat_with(fresh_seed)
+        .find(|&seed| stile::risk::behaviour::assess(&drag_points(seed, x / span)).is_empty())
+        .unwrap();
+    let answer = picture_answer("jigsaw", seed, x, part_w);
+    let ended = answer["points"].as_array().unwrap().last().unwrap()[2]
+        .as_f64()
+        .unwrap()
+        .ceil() as i64;
+    app.clock.advance_ms(solve_ms(ended));
+    let body = crate::helpers::answer_body(&init, 1, answer);
+    let (s, out) = app.post_json("/api/v1/answer", &body).await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    out
+}
+
+#[tokio::test]
+async fn a_source_whose_pictures_land_far_from_their_place_is_refused_in_advanced() {
+    let app = spawn().await;
+    let advanced = scene_of(&app, "jigsaw", "advanced", limits(json!({}))).await;
+    let basic = scene_of(&app, "jigsaw", "basic", limits(json!({}))).await;
+    let device_of = |init: Value| init["deviceToken"].as_str().unwrap().to_owned();
+    let mut rng = StdRng::seed_from_u64(44);
+    let mut human_time = move |ended: i64| {
+        ended + (2_500.0 * (0.45 * normal(&mut rng)).exp()).clamp(800.0, 9_000.0) as i64
+    };
+    // Four misses in every nine answers: under the share test's half at every count, so
+    // only where the misses land decides.
+    let missed = |i: usize| [1, 3, 5, 7].contains(&(i % 9));
+    // A person whose misses are slips of the hand (10 px off): every right one passes.
+    let person = device_of(init_as(&app, &advanced, None).await.1);
+    for i in 0..18 {
+        let off = if missed(i) { 10.0 } else { 0.0 };
+        let out = place_in(&app, &advanced, &person, off, &mut human_time).await;
+        assert_eq!(out["passed"], !missed(i), "person, answer {i}: {out}");
+        if missed(i) {
+            assert_eq!(out["code"], "F015", "person, answer {i}: {out}");
+        }
+    }
+    app.clock.advance_ms(3_600_000);
+    // A solver whose misses land on decoys (60 px off), as often: at its 13th answer its
+    // 6 far misses are more than a person makes (1 in 1,000 reach 6 of 13 at one in ten),
+    // and from then on, for the rest of the hour, its hits are refused (F001).
+    let solver = device_of(init_as(&app, &advanced, None).await.1);
+    let mut passed = Vec::new();
+    for i in 0..18 {
+        let off = if missed(i) { 60.0 } else { 0.0 };
+        let out = place_in(&app, &advanced, &solver, off, &mut human_time).await;
+        if out["passed"] == true {
+            passed.push(i);
+        } else if !missed(i) {
+            assert_eq!(out["code"], "F001", "hit {i}: {out}");
+        }
+    }
+    assert_eq!(
+        passed,
+        vec![0, 2, 4, 6, 8, 9, 11],
+        "the solver's hits that passed"
+    );
+    // Misses bunched at the start give a solver away sooner: 4 far misses in its first 5
+    // answers. Basic lets its next hit through with 40 points and the reason.
+    let bunched = |i: usize| [0, 1, 3, 4].contains(&i);
+    let mut last = Value::Null;
+    for i in 0..6 {
+        let off = if bunched(i) { 60.0 } else { 0.0 };
+        last = place_in(&app, &basic, &solver, off, &mut human_time).await;
     }
     weighed_in_basic(&app, &last, "frequent-misses").await;
 }

@@ -170,16 +170,19 @@ impl TestApp {
         (status, out)
     }
 
-    /// The codebook of `epoch`, read from the served script (`risk::dynamic::Codebook`)
+    /// The codebook of `epoch`, read from the readable script (`risk::dynamic::Codebook`)
     /// when it is the current one; the scripts read are kept.
     pub async fn codebook(&self, epoch: i64) -> stile::risk::dynamic::Codebook {
         let mut books = self.books.lock().await;
         if let Some(b) = books.iter().find(|b| b.epoch == epoch) {
             return *b;
         }
+        // Pages get it inside the obfuscated script; the operator's own clients read it
+        // from the readable one (what an attacker who runs the script learns).
         let script = self
             .http
-            .get(format!("{}/widget/AliyunCaptcha.js", self.base))
+            .get(format!("{}/admin/v1/widget/source.js", self.base))
+            .bearer_auth(&self.admin_token)
             .send()
             .await
             .unwrap()

