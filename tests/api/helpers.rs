@@ -43,6 +43,7 @@ pub async fn spawn() -> TestApp {
 pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_tests(dir.path().to_path_buf());
     tweak(&mut settings);
+    let operator_token = settings.bootstrap.admin_token.clone();
     let app = Application::build(settings).await.expect("app builds");
     // On a restart nothing is created; credentials are then the caller's to fill in.
     let first = app
@@ -69,7 +70,12 @@ pub async fn spawn_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings))
     });
     TestApp {
         base,
-        admin_token: first.admin_token.clone().unwrap_or_default(),
+        // A token the operator set is not printed at first start: it is theirs already.
+        admin_token: first
+            .admin_token
+            .clone()
+            .or(operator_token)
+            .unwrap_or_default(),
         ak_id: first.access_key_id.clone(),
         ak_secret: first.access_key_secret.clone().unwrap_or_default(),
         tenant_id: first.tenant_id.clone(),
