@@ -687,6 +687,16 @@ async fn run_volume(n: usize, per_minute: u32) -> Vec<(Disguise, &'static str, V
 /// slider scene in each mode, `n` attempts each; (attacker, mode, passes, n) rows. Empty
 /// when Chromium is not installed (said so; an error under `STILE_REQUIRE_EXTERNAL`).
 async fn run_browser(n: usize) -> Vec<(String, &'static str, usize, usize)> {
+    run_browser_of(n, &["basic", "advanced"], "").await
+}
+
+/// [`run_browser`] in `modes`, with only the attackers named in `only` (comma-separated;
+/// empty: all).
+async fn run_browser_of(
+    n: usize,
+    modes: &[&'static str],
+    only: &str,
+) -> Vec<(String, &'static str, usize, usize)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     if !crate::external::browser_ready(root) {
         return Vec::new();
@@ -697,9 +707,10 @@ async fn run_browser(n: usize) -> Vec<(String, &'static str, usize, usize)> {
     let mut rows = Vec::new();
     println!("| attacker | type | mode | passed | rate | 95% CI | what stopped it |");
     println!("|---|---|---|---:|---:|---|---|");
-    for mode in ["basic", "advanced"] {
+    for &mode in modes {
         let id = scene(&app, "slider", mode).await;
         let out = tokio::process::Command::new("node")
+            .env("STILE_ATTACKERS", only)
             .arg(root.join("tests/browser/attack.mjs"))
             .args([&app.base, &id, &n.to_string(), &shots.display().to_string()])
             .output()
@@ -854,6 +865,14 @@ async fn phase(who: Attacker, quarter: i64) {
             hi * 100.0
         );
     }
+}
+
+/// The one browser attacker near the goal, with enough attempts to say where it is: the
+/// stealth browser with eased drags against Advanced.
+#[tokio::test]
+#[ignore = "minutes; its figure goes in docs/ADVERSARIAL.md"]
+async fn browser_eased_advanced() {
+    run_browser_of(100, &["advanced"], "stealth-eased").await;
 }
 
 #[test]

@@ -86,7 +86,9 @@ const attackers = [
   ['stealth', [...ARGS, ...AS_PERSON]],
   ['stealth-eased', [...ARGS, ...AS_PERSON]],
 ];
-for (const [kind, args] of attackers) {
+// STILE_ATTACKERS=stealth-eased runs only the attackers named (comma-separated).
+const only = (process.env.STILE_ATTACKERS || '').split(',').filter(Boolean);
+for (const [kind, args] of attackers.filter(([k]) => only.length === 0 || only.includes(k))) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args });
   const context = await browser.newContext({ viewport: { width: 1100, height: 820 } });
   const codes = {};
