@@ -143,9 +143,41 @@ fn javascript(body: String) -> impl IntoResponse {
     )
 }
 
-async fn script(State(state): State<AppState>) -> impl IntoResponse {
-    let served = served(state.cycles.current_codebook()).await;
-    javascript(served.as_str().to_owned())
+/// The served script's entity tag: the hour's codebook and this build's widget, so a page
+/// revalidating (`no-cache`) within the hour gets `304 Not Modified` and no body.
+fn etag_of(book: Codebook) -> String {
+    use sha2::{Digest, Sha256};
+    static SOURCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let d = Sha256::digest(WIDGET_SOURCE_JS.as_bytes());
+        d[..6].iter().map(|b| format!("{b:02x}")).collect()
+    });
+    format!("\"{}-{}-{:016x}\"", book.epoch, *SOURCE, seed_of(book))
+}
+
+async fn script(State(state): State<AppState>, headers: HeaderMap) -> axum::response::Response {
+    let book = state.cycles.current_codebook();
+    let etag = etag_of(book);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return (
+            axum::http::StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, etag),
+                (header::CACHE_CONTROL, "no-cache".to_owned()),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+            ],
+        )
+            .into_response();
+    }
+    let served = served(book).await;
+    (
+        [(header::ETAG, etag)],
+        javascript(served.as_str().to_owned()),
+    )
+        .into_response()
 }
 
 /// The readable script with the current codebook, for operators (and for clients of their

@@ -515,7 +515,36 @@ async fn pages_get_the_script_obfuscated_anew_each_hour_and_operators_get_it_rea
     assert_eq!(init["dvEpoch"], book.epoch);
     // The same hour, the same script; the next hour, another.
     assert_eq!(get("/widget/AliyunCaptcha.js", None).await.1, served);
+    // A page revalidating within the hour gets 304 and no body; the next hour, the new one.
+    let revalidate = |etag: String| {
+        let req = app
+            .http
+            .get(format!("{}/widget/AliyunCaptcha.js", app.base))
+            .header("if-none-match", etag);
+        async move {
+            let resp = req.send().await.unwrap();
+            let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+            (resp.status(), etag, resp.text().await.unwrap())
+        }
+    };
+    let etag = app
+        .http
+        .get(format!("{}/widget/AliyunCaptcha.js", app.base))
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, same, body) = revalidate(etag.clone()).await;
+    assert_eq!(
+        (status, same.as_str(), body.as_str()),
+        (reqwest::StatusCode::NOT_MODIFIED, etag.as_str(), "")
+    );
     app.clock.advance_ms(EPOCH_MS);
-    let (_, next) = get("/widget/AliyunCaptcha.js", None).await;
+    let (status, new_etag, next) = revalidate(etag.clone()).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_ne!(new_etag, etag);
     assert_ne!(next, served);
 }
