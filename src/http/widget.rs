@@ -27,7 +27,7 @@ const WIDGET_SRC: &str = include_str!("../../widget/AliyunCaptcha.js");
 pub const LANG_JSON: &str = include_str!("../../widget/lang.json");
 
 /// The readable script: the source with its text table filled in
-/// (`/widget/AliyunCaptcha.src.js`, for operators reading what their pages run).
+/// (`/admin/v1/widget/source.js`, for operators reading what their pages run).
 pub static WIDGET_SOURCE_JS: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| WIDGET_SRC.replacen("__STILE_TEXT__", LANG_JSON.trim(), 1));
 
