@@ -9,9 +9,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use serde::Deserialize;
-
-use std::sync::Arc;
 
 use super::admin::Viewer;
 use super::error::{ApiError, ApiJson};
@@ -33,26 +32,26 @@ pub static WIDGET_SOURCE_JS: std::sync::LazyLock<String> =
 
 /// The served scripts made so far, newest last, each with the codebook it carries: one an
 /// hour (a few more in a test process that runs several installations).
-static SERVED: std::sync::Mutex<Vec<(Codebook, Arc<String>)>> = std::sync::Mutex::new(Vec::new());
+static SERVED: std::sync::Mutex<Vec<(Codebook, Bytes)>> = std::sync::Mutex::new(Vec::new());
 const SERVED_KEPT: usize = 8;
 
 /// The script as served to pages while `book` is current: the readable one with the
 /// codebook written in, obfuscated with a seed of that hour, then minified. Made at the
 /// first request of each hour (tens of milliseconds, off the async threads). Should either
 /// pass fail on it, the step before is served instead and the failure logged.
-async fn served(book: Codebook) -> Arc<String> {
-    let cached = |served: &Vec<(Codebook, Arc<String>)>| {
+async fn served(book: Codebook) -> Bytes {
+    let cached = |served: &Vec<(Codebook, Bytes)>| {
         served
             .iter()
             .find(|(b, _)| *b == book)
-            .map(|(_, s)| Arc::clone(s))
+            .map(|(_, s)| s.clone())
     };
     if let Some(s) = cached(&SERVED.lock().unwrap_or_else(|p| p.into_inner())) {
         return s;
     }
-    let made = tokio::task::spawn_blocking(move || Arc::new(make_served(book)))
+    let made = tokio::task::spawn_blocking(move || Bytes::from(make_served(book)))
         .await
-        .unwrap_or_else(|_| Arc::new(with_book(&WIDGET_SOURCE_JS, book)));
+        .unwrap_or_else(|_| Bytes::from(with_book(&WIDGET_SOURCE_JS, book)));
     let mut all = SERVED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(s) = cached(&all) {
         return s;
@@ -60,7 +59,7 @@ async fn served(book: Codebook) -> Arc<String> {
     if all.len() >= SERVED_KEPT {
         all.remove(0);
     }
-    all.push((book, Arc::clone(&made)));
+    all.push((book, made.clone()));
     made
 }
 
@@ -129,18 +128,18 @@ fn with_book(script: &str, book: Codebook) -> String {
     script.replace(CODEBOOK_MARK, &book.to_js())
 }
 
-fn javascript(body: String) -> impl IntoResponse {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/javascript; charset=utf-8",
-            ),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ],
-        body,
-    )
+/// The served script's headers: revalidated on every load (`no-cache`, with its `etag`),
+/// readable from any origin.
+fn script_headers(etag: String) -> [(header::HeaderName, String); 4] {
+    [
+        (
+            header::CONTENT_TYPE,
+            "application/javascript; charset=utf-8".to_owned(),
+        ),
+        (header::CACHE_CONTROL, "no-cache".to_owned()),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+        (header::ETAG, etag),
+    ]
 }
 
 /// The served script's entity tag: the hour's codebook and this build's widget, so a page
@@ -162,22 +161,10 @@ async fn script(State(state): State<AppState>, headers: HeaderMap) -> axum::resp
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if matches {
-        return (
-            axum::http::StatusCode::NOT_MODIFIED,
-            [
-                (header::ETAG, etag),
-                (header::CACHE_CONTROL, "no-cache".to_owned()),
-                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
-            ],
-        )
-            .into_response();
+        return (axum::http::StatusCode::NOT_MODIFIED, script_headers(etag)).into_response();
     }
-    let served = served(book).await;
-    (
-        [(header::ETAG, etag)],
-        javascript(served.as_str().to_owned()),
-    )
-        .into_response()
+    // The hour's bytes, shared: no copy of the script per request.
+    (script_headers(etag), served(book).await).into_response()
 }
 
 /// The readable script with the current codebook, for operators (and for clients of their
