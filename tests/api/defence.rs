@@ -897,6 +897,17 @@ async fn slide_in(
     let (s, init) = init_as(app, scene, Some(device)).await;
     assert_eq!(s, StatusCode::OK, "{init}");
     let answer = slider_answer(fresh_seed(), fraction);
+    send_after(app, &init, answer, solve_ms).await
+}
+
+/// Sends `answer` to `init`'s cycle `solve_ms(ended)` ms after the challenge was shown,
+/// `ended` being when its drag ended (it cannot arrive before); the reply.
+async fn send_after(
+    app: &TestApp,
+    init: &Value,
+    answer: Value,
+    solve_ms: impl FnOnce(i64) -> i64,
+) -> Value {
     let ended = answer["points"].as_array().unwrap().last().unwrap()[2]
         .as_f64()
         .unwrap()
@@ -907,7 +918,7 @@ async fn slide_in(
         "a drag of {ended} ms cannot arrive after {ms} ms"
     );
     app.clock.advance_ms(ms);
-    let body = crate::helpers::answer_body(&init, 1, answer);
+    let body = crate::helpers::answer_body(init, 1, answer);
     let (s, out) = app.post_json("/api/v1/answer", &body).await;
     assert_eq!(s, StatusCode::OK, "{out}");
     out
@@ -1094,15 +1105,7 @@ async fn place_in(
         .find(|&seed| stile::risk::behaviour::assess(&drag_points(seed, x / span)).is_empty())
         .unwrap();
     let answer = picture_answer("jigsaw", seed, x, part_w);
-    let ended = answer["points"].as_array().unwrap().last().unwrap()[2]
-        .as_f64()
-        .unwrap()
-        .ceil() as i64;
-    app.clock.advance_ms(solve_ms(ended));
-    let body = crate::helpers::answer_body(&init, 1, answer);
-    let (s, out) = app.post_json("/api/v1/answer", &body).await;
-    assert_eq!(s, StatusCode::OK, "{out}");
-    out
+    send_after(app, &init, answer, solve_ms).await
 }
 
 #[tokio::test]
