@@ -9,6 +9,12 @@
 //! drags are used, or one bare JSON array of `[x, y, t]` points per line), evaluates it
 //! leave-one-generator-out, prints the model card's tables, and writes the model
 //! (default `src/risk/behaviour/model.json`, which the binary compiles in).
+//!
+//! `--explain FILE [--model PATH]` trains nothing: it shows how the shipped model (or the
+//! model file at PATH, a candidate) sees the traces in FILE
+//! (all of them, whatever their outcome: a suspected campaign's export, say) beside
+//! held-out synthetic people — the share flagged, and each feature's median in units of
+//! the people's spread — so that an operator can see which features set them apart.
 
 use std::io::BufRead;
 
@@ -17,7 +23,7 @@ use rand::rngs::StdRng;
 use stile::challenge::Point;
 use stile::risk::behaviour::synth::Family;
 use stile::risk::behaviour::train::{self, Settings, Task};
-use stile::risk::behaviour::{FEATURE_NAMES, N_FEATURES};
+use stile::risk::behaviour::{FEATURE_NAMES, Model, N_FEATURES};
 
 /// The false-positive rate on held-out people the shipped threshold is set to.
 const SHIPPED_FPR: f64 = 0.03;
@@ -42,33 +48,17 @@ fn main() -> anyhow::Result<()> {
         }
         .into()
     });
-    let mut recorded: Vec<Vec<Point>> = Vec::new();
-    if let Some(path) = value("--traces") {
-        for line in std::io::BufReader::new(std::fs::File::open(&path)?).lines() {
-            let line = line?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            // Either a bare array of points, or a trace as exported by
-            // GET /admin/v1/scenes/{id}/traces, of which only passes of the task's kind
-            // (one-click approaches, or drags) are used.
-            let v: serde_json::Value = serde_json::from_str(&line)?;
-            let points = match &v {
-                serde_json::Value::Array(_) => Some(v.clone()),
-                serde_json::Value::Object(o)
-                    if o.get("outcome").and_then(|x| x.as_str()) == Some("T001")
-                        && (o.get("type").and_then(|x| x.as_str()) == Some("one-click"))
-                            == (task == Task::Approach) =>
-                {
-                    o.get("points").cloned()
-                }
-                _ => None,
-            };
-            if let Some(p) = points {
-                recorded.push(serde_json::from_value(p)?);
-            }
-        }
+    if let Some(path) = value("--explain") {
+        let candidate = match value("--model") {
+            Some(file) => Some(serde_json::from_str(&std::fs::read_to_string(file)?)?),
+            None => None,
+        };
+        return explain(task, candidate, &read_traces(&path, task, false)?);
     }
+    let recorded = match value("--traces") {
+        Some(path) => read_traces(&path, task, true)?,
+        None => Vec::new(),
+    };
     let (n_people, n_bots) = (12_000, 2_000);
     let mut rng = StdRng::seed_from_u64(20_261_202);
     let train_people = train::people(task, &mut rng, n_people);
@@ -174,5 +164,95 @@ fn main() -> anyhow::Result<()> {
     });
     std::fs::write(&out, serde_json::to_string_pretty(&model)? + "\n")?;
     println!("wrote {out}");
+    Ok(())
+}
+
+/// The traces in `path` for `task`: lines of bare point arrays, or traces as exported by
+/// `GET /admin/v1/scenes/{id}/traces`, of the task's kind (one-click approaches, or drags);
+/// of those, with `passed_only`, only the ones that passed.
+fn read_traces(path: &str, task: Task, passed_only: bool) -> anyhow::Result<Vec<Vec<Point>>> {
+    let mut out = Vec::new();
+    for line in std::io::BufReader::new(std::fs::File::open(path)?).lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)?;
+        let points = match &v {
+            serde_json::Value::Array(_) => Some(v.clone()),
+            serde_json::Value::Object(o)
+                if (!passed_only
+                    || o.get("outcome").and_then(|x| x.as_str()) == Some("T001"))
+                    && (o.get("type").and_then(|x| x.as_str()) == Some("one-click"))
+                        == (task == Task::Approach) =>
+            {
+                o.get("points").cloned()
+            }
+            _ => None,
+        };
+        if let Some(p) = points {
+            out.push(serde_json::from_value(p)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Prints how the shipped model (or a `candidate`) sees `traces` beside held-out
+/// synthetic people.
+fn explain(task: Task, candidate: Option<Model>, traces: &[Vec<Point>]) -> anyhow::Result<()> {
+    let model = match (&candidate, task) {
+        (Some(m), _) => Some(m),
+        (None, Task::Drag) => stile::risk::behaviour::MODEL.as_ref(),
+        (None, Task::Approach) => stile::risk::behaviour::APPROACH_MODEL.as_ref(),
+    }
+    .filter(|m| m.is_consistent())
+    .ok_or_else(|| anyhow::anyhow!("the model does not load"))?;
+    let theirs = train::recorded(task, traces);
+    anyhow::ensure!(!theirs.is_empty(), "no trace in the file has enough samples to judge");
+    let people = train::people(task, &mut StdRng::seed_from_u64(1), 4_000);
+    let flagged = |set: &[train::Example]| {
+        set.iter().filter(|e| model.score(&e.x) >= model.threshold).count() as f64
+            / set.len() as f64
+            * 100.0
+    };
+    println!(
+        "{} traces judged ({} too short); flagged: {:.1}% of them, {:.1}% of synthetic people\n",
+        theirs.len(),
+        traces.len() - theirs.len(),
+        flagged(&theirs),
+        flagged(&people)
+    );
+    let mut scores: Vec<f64> = theirs.iter().map(|e| model.score(&e.x)).collect();
+    scores.sort_by(f64::total_cmp);
+    let at = |q: f64| scores[((scores.len() - 1) as f64 * q) as usize];
+    println!(
+        "their scores (threshold {:.3}): lowest {:.3}, 5th percentile {:.3}, median {:.3}\n",
+        model.threshold,
+        at(0.0),
+        at(0.05),
+        at(0.5)
+    );
+    println!("| feature | people's median | theirs | theirs in people's IQRs |");
+    println!("|---|---:|---:|---:|");
+    let mut rows: Vec<(f64, String)> = (0..N_FEATURES)
+        .map(|k| {
+            let quartiles = |set: &[train::Example]| {
+                let mut v: Vec<f64> = set.iter().map(|e| e.x[k]).collect();
+                v.sort_by(f64::total_cmp);
+                (v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4])
+            };
+            let (q1, med, q3) = quartiles(&people);
+            let theirs = quartiles(&theirs).1;
+            let iqrs = (theirs - med) / (q3 - q1).max(1e-9);
+            (
+                iqrs.abs(),
+                format!("| {} | {med:.3} | {theirs:.3} | {iqrs:+.2} |", FEATURE_NAMES[k]),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, row) in rows {
+        println!("{row}");
+    }
     Ok(())
 }

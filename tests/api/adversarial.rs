@@ -92,6 +92,11 @@ fn wilson(k: usize, n: usize) -> (f64, f64) {
 
 /// A scene of `kind` in `mode` with limits high enough that only the layers under test act.
 async fn scene(app: &TestApp, kind: &str, mode: &str) -> String {
+    scene_recording(app, kind, mode, false).await
+}
+
+/// A scene as [`scene`] makes it, in recording mode when `record`.
+async fn scene_recording(app: &TestApp, kind: &str, mode: &str, record: bool) -> String {
     let limits = json!({"ipPerHour": 0, "ipPerDay": 0, "devicePerHour": 0, "devicePerDay": 0,
                         "initsPerMinute": 0});
     let (s, body) = app
@@ -99,7 +104,8 @@ async fn scene(app: &TestApp, kind: &str, mode: &str) -> String {
             "POST",
             "/admin/v1/scenes",
             Some(json!({"name": "attacked", "type": kind, "mode": mode,
-                        "policy": {"maxAttempts": 5, "shadow": false, "limits": limits}})),
+                        "policy": {"maxAttempts": 5, "shadow": false, "record": record,
+                                   "limits": limits}})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
@@ -708,7 +714,9 @@ async fn run_browser_of(
     println!("| attacker | type | mode | passed | rate | 95% CI | what stopped it |");
     println!("|---|---|---|---:|---:|---|---|");
     for &mode in modes {
-        let id = scene(&app, "slider", mode).await;
+        // Recorded, so that how the model saw the drags can be looked at afterwards:
+        // `train-behaviour -- --explain target/adversarial/browser-<who>-<mode>.jsonl`.
+        let id = scene_recording(&app, "slider", mode, true).await;
         let out = tokio::process::Command::new("node")
             .env("STILE_ATTACKERS", only)
             .arg(root.join("tests/browser/attack.mjs"))
@@ -738,6 +746,11 @@ async fn run_browser_of(
             );
             rows.push((who, mode, k, n));
         }
+        let dir = root.join("target/adversarial");
+        std::fs::create_dir_all(&dir).unwrap();
+        let who = if only.is_empty() { "all" } else { only };
+        let file = dir.join(format!("browser-{who}-{mode}.jsonl"));
+        std::fs::write(file, app.traces(&id).await).unwrap();
     }
     rows
 }

@@ -31,8 +31,8 @@ if (!baseArg || !sceneId || !shotDir) {
 }
 const baseUrl = baseArg.replace(/\/+$/, '');
 mkdirSync(shotDir, { recursive: true });
-// Every drag answered, one JSON array of [x, y, t] per line, for the behaviour model's
-// inspection aid (see docs/MODEL_CARD.md).
+// Every drag answered, one JSON array of [x, y, t] per line, to see how the behaviour model
+// rates them: `cargo run --release --bin train-behaviour -- --explain <file>`.
 const tracesFile = join(shotDir, 'slider-drags.jsonl');
 writeFileSync(tracesFile, '');
 

@@ -33,7 +33,7 @@ const oracle = oracleArg.replace(/\/+$/, '');
 const scenes = JSON.parse(scenesArg);
 mkdirSync(shotDir, { recursive: true });
 // Every drag the widget sent, one JSON array of [x, y, t] per line: what the behaviour model
-// saw of these scripted "people" (inspect with the behaviour model's `score_traces` test).
+// saw of these scripted "people" (`train-behaviour -- --explain <file>` shows how it rates them).
 const tracesFile = join(shotDir, 'drags.jsonl');
 writeFileSync(tracesFile, '');
 

@@ -18,8 +18,9 @@
 //! Bots ([`Family`]) range from naive (a straight line at constant speed) to the generators
 //! attackers use to look human: eased curves, Bézier paths with jitter, WindMouse-style
 //! physics, textbook minimum-jerk with overshoot, and replays of a person's trace, scaled,
-//! jittered and time-warped. Half of the scripted curves are sent through a [`Device`] too,
-//! as a script driving a real browser's input would be.
+//! jittered and time-warped. The scripted curves are sent over HTTP as stepped, dispatched
+//! into a browser by an automation protocol (one event per step, as the pipeline delivers
+//! it), or through a [`Device`] as a script driving a browser's input hardware would be.
 
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
@@ -476,10 +477,18 @@ pub fn bot(rng: &mut impl Rng, family: Family, distance: f64) -> Vec<Point> {
 }
 
 /// A scripted path `path(s, noise)` (`s` from 0 to 1 over `total` ms) as the points a
-/// widget would record. Half the time it is sent the way a script steps through it: `n` even
-/// steps, each `jitter` ms off its time, positions to a tenth of a pixel. The other half it
-/// drives a real browser's input on some device ([`Device`]), which samples it as it
-/// samples a hand, so only the shape of the movement gives it away.
+/// widget would record, reaching it one of three ways, a third of the time each:
+/// - sent as a script steps through it over HTTP: `n` even steps, each `jitter` ms off its
+///   time, positions to a tenth of a pixel;
+/// - dispatched into a real browser by an automation protocol (DevTools, WebDriver, an OS
+///   input queue): each step is one event, stamped when it arrives, and the next is sent
+///   when it is due or once the last is acknowledged, whichever is later — so a busy
+///   pipeline stretches the drag and makes its timing as ragged as a person's device;
+/// - driving the input of some [`Device`], which samples it as it samples a hand.
+///
+/// A script that drives a browser often waits a moment after pressing before it moves (as
+/// the "human cursor" scripts do), so the last two do that more often than not. Only the
+/// shape of the movement gives any of them away.
 fn emit(
     rng: &mut impl Rng,
     reaction: f64,
@@ -489,24 +498,66 @@ fn emit(
     mut path: impl FnMut(f64, &mut rand::rngs::StdRng) -> (f64, f64),
 ) -> Vec<Point> {
     let mut noise = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rng.random());
-    if rng.random_bool(0.5) {
-        let device = Device::random(rng, Pointer::Mouse);
-        return device.sample(rng, reaction, total, |t| {
-            path((t / total).clamp(0.0, 1.0), &mut noise)
-        });
+    let channel = rng.random_range(0..3);
+    let pause = if channel > 0 && rng.random_bool(0.6) {
+        rng.random_range(30.0..300.0)
+    } else {
+        0.0
+    };
+    match channel {
+        0 => {
+            let mut last_t = f64::MIN;
+            (0..=n)
+                .map(|i| {
+                    let s = i as f64 / n as f64;
+                    let (x, y) = path(s, &mut noise);
+                    let t = (reaction + total * s + noise.random_range(-jitter..=jitter))
+                        .round()
+                        .max(last_t);
+                    last_t = t;
+                    [round1(x.max(0.0)), round1(y), t]
+                })
+                .collect()
+        }
+        1 => {
+            // The pipeline's round trip on this machine (a fraction of a millisecond idle,
+            // tens loaded), and whether the script keeps to a schedule or sleeps after
+            // each step.
+            let trip = LogNormal::new(
+                rng.random_range(0.3f64..40.0).ln(),
+                rng.random_range(0.2..0.8),
+            )
+            .expect("valid");
+            let scheduled = rng.random_bool(0.5);
+            let step = total / n as f64;
+            let (x, y) = path(0.0, &mut noise);
+            let mut out = vec![[round1(x.max(0.0)), round1(y), reaction.round()]];
+            let mut free = reaction + pause;
+            for i in 1..=n {
+                let wait = noise.random_range(-jitter..=jitter);
+                let due = if scheduled {
+                    reaction + pause + step * i as f64 + wait
+                } else {
+                    free + step + wait
+                };
+                let sent = due.max(free);
+                let round_trip = trip.sample(rng);
+                let t = (sent + round_trip * rng.random_range(0.3..0.7))
+                    .round()
+                    .max(out[out.len() - 1][2]);
+                free = sent + round_trip;
+                let (x, y) = path(i as f64 / n as f64, &mut noise);
+                out.push([round1(x.max(0.0)), round1(y), t]);
+            }
+            out
+        }
+        _ => {
+            let device = Device::random(rng, Pointer::Mouse);
+            device.sample(rng, reaction, total + pause, |t| {
+                path(((t - pause) / total).clamp(0.0, 1.0), &mut noise)
+            })
+        }
     }
-    let mut last_t = f64::MIN;
-    (0..=n)
-        .map(|i| {
-            let s = i as f64 / n as f64;
-            let (x, y) = path(s, &mut noise);
-            let t = (reaction + total * s + noise.random_range(-jitter..=jitter))
-                .round()
-                .max(last_t);
-            last_t = t;
-            [round1(x.max(0.0)), round1(y), t]
-        })
-        .collect()
 }
 
 pub(super) fn round1(v: f64) -> f64 {
