@@ -181,8 +181,7 @@ fn read_traces(path: &str, task: Task, passed_only: bool) -> anyhow::Result<Vec<
         let points = match &v {
             serde_json::Value::Array(_) => Some(v.clone()),
             serde_json::Value::Object(o)
-                if (!passed_only
-                    || o.get("outcome").and_then(|x| x.as_str()) == Some("T001"))
+                if (!passed_only || o.get("outcome").and_then(|x| x.as_str()) == Some("T001"))
                     && (o.get("type").and_then(|x| x.as_str()) == Some("one-click"))
                         == (task == Task::Approach) =>
             {
@@ -208,10 +207,15 @@ fn explain(task: Task, candidate: Option<Model>, traces: &[Vec<Point>]) -> anyho
     .filter(|m| m.is_consistent())
     .ok_or_else(|| anyhow::anyhow!("the model does not load"))?;
     let theirs = train::recorded(task, traces);
-    anyhow::ensure!(!theirs.is_empty(), "no trace in the file has enough samples to judge");
+    anyhow::ensure!(
+        !theirs.is_empty(),
+        "no trace in the file has enough samples to judge"
+    );
     let people = train::people(task, &mut StdRng::seed_from_u64(1), 4_000);
     let flagged = |set: &[train::Example]| {
-        set.iter().filter(|e| model.score(&e.x) >= model.threshold).count() as f64
+        set.iter()
+            .filter(|e| model.score(&e.x) >= model.threshold)
+            .count() as f64
             / set.len() as f64
             * 100.0
     };
@@ -246,7 +250,10 @@ fn explain(task: Task, candidate: Option<Model>, traces: &[Vec<Point>]) -> anyho
             let iqrs = (theirs - med) / (q3 - q1).max(1e-9);
             (
                 iqrs.abs(),
-                format!("| {} | {med:.3} | {theirs:.3} | {iqrs:+.2} |", FEATURE_NAMES[k]),
+                format!(
+                    "| {} | {med:.3} | {theirs:.3} | {iqrs:+.2} |",
+                    FEATURE_NAMES[k]
+                ),
             )
         })
         .collect();

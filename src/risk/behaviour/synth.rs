@@ -227,6 +227,74 @@ impl Device {
     }
 }
 
+/// An automation protocol delivering a script's steps into a browser (DevTools, WebDriver,
+/// an OS input queue): each step becomes one event, stamped when it arrives; the script
+/// sends the next when it is due or once the last was acknowledged, whichever is later.
+/// Round trips longer than a step stretch the drag and make its timing ragged.
+#[derive(Debug, Clone, Copy)]
+pub struct Pipeline {
+    /// Milliseconds for one command to be delivered and acknowledged.
+    trip: LogNormal<f64>,
+    /// Whether the script keeps to a schedule (else it sleeps a step after each
+    /// acknowledgement, and every round trip adds to the drag).
+    scheduled: bool,
+}
+
+impl Pipeline {
+    /// A pipeline whose round trips have median `median_ms` and log-spread `spread`.
+    pub fn new(median_ms: f64, spread: f64, scheduled: bool) -> Pipeline {
+        Pipeline {
+            trip: LogNormal::new(median_ms.max(0.01).ln(), spread.max(0.0)).expect("valid"),
+            scheduled,
+        }
+    }
+
+    /// A machine's pipeline: a fraction of a millisecond idle, tens loaded.
+    pub fn random(rng: &mut impl Rng) -> Pipeline {
+        Pipeline::new(
+            rng.random_range(0.3..40.0),
+            rng.random_range(0.2..0.8),
+            rng.random_bool(0.5),
+        )
+    }
+
+    /// The points the widget records for `path(s)` (`s` from 0 to 1) sent as `n` steps
+    /// over `total` ms, each up to `jitter` ms off, after a press at `t0` and a `pause`.
+    pub fn dispatch(
+        &self,
+        rng: &mut impl Rng,
+        t0: f64,
+        pause: f64,
+        total: f64,
+        n: usize,
+        jitter: f64,
+        mut path: impl FnMut(f64) -> (f64, f64),
+    ) -> Vec<Point> {
+        let n = n.max(1);
+        let step = total / n as f64;
+        let (x, y) = path(0.0);
+        let mut out = vec![[round1(x.max(0.0)), round1(y), t0.round()]];
+        let mut free = t0 + pause;
+        for i in 1..=n {
+            let wait = rng.random_range(-jitter..=jitter);
+            let due = if self.scheduled {
+                t0 + pause + step * i as f64 + wait
+            } else {
+                free + step + wait
+            };
+            let sent = due.max(free);
+            let round_trip = self.trip.sample(rng);
+            let t = (sent + round_trip * rng.random_range(0.3..0.7))
+                .round()
+                .max(out[out.len() - 1][2]);
+            free = sent + round_trip;
+            let (x, y) = path(i as f64 / n as f64);
+            out.push([round1(x.max(0.0)), round1(y), t]);
+        }
+        out
+    }
+}
+
 /// One submovement: `amp` px, starting at `start` ms, lasting about `dur` ms, its speed a
 /// lognormal of shape `sigma`.
 pub(super) struct Sub {
@@ -519,38 +587,9 @@ fn emit(
                 })
                 .collect()
         }
-        1 => {
-            // The pipeline's round trip on this machine (a fraction of a millisecond idle,
-            // tens loaded), and whether the script keeps to a schedule or sleeps after
-            // each step.
-            let trip = LogNormal::new(
-                rng.random_range(0.3f64..40.0).ln(),
-                rng.random_range(0.2..0.8),
-            )
-            .expect("valid");
-            let scheduled = rng.random_bool(0.5);
-            let step = total / n as f64;
-            let (x, y) = path(0.0, &mut noise);
-            let mut out = vec![[round1(x.max(0.0)), round1(y), reaction.round()]];
-            let mut free = reaction + pause;
-            for i in 1..=n {
-                let wait = noise.random_range(-jitter..=jitter);
-                let due = if scheduled {
-                    reaction + pause + step * i as f64 + wait
-                } else {
-                    free + step + wait
-                };
-                let sent = due.max(free);
-                let round_trip = trip.sample(rng);
-                let t = (sent + round_trip * rng.random_range(0.3..0.7))
-                    .round()
-                    .max(out[out.len() - 1][2]);
-                free = sent + round_trip;
-                let (x, y) = path(i as f64 / n as f64, &mut noise);
-                out.push([round1(x.max(0.0)), round1(y), t]);
-            }
-            out
-        }
+        1 => Pipeline::random(rng).dispatch(rng, reaction, pause, total, n, jitter, |s| {
+            path(s, &mut noise)
+        }),
         _ => {
             let device = Device::random(rng, Pointer::Mouse);
             device.sample(rng, reaction, total + pause, |t| {
@@ -582,6 +621,33 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
+
+    #[test]
+    fn a_pipeline_delivers_one_event_per_step_and_slow_round_trips_stretch_the_drag() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let line = |s: f64| (200.0 * s, 20.0);
+        for scheduled in [true, false] {
+            // Idle: the drag keeps its length (500 ms of 10 ms steps, ±2 ms each).
+            let quick = Pipeline::new(0.3, 0.3, scheduled)
+                .dispatch(&mut rng, 1000.0, 100.0, 500.0, 50, 2.0, line);
+            assert_eq!(quick.len(), 51);
+            assert!(quick.windows(2).all(|w| w[1][2] >= w[0][2]));
+            let span = quick[50][2] - quick[0][2];
+            assert!((590.0..=660.0).contains(&span), "{span}");
+            assert_eq!((quick[50][0], quick[1][0]), (200.0, 4.0));
+            // Loaded (40 ms round trips): every step waits for the last to be acknowledged.
+            let slow = Pipeline::new(40.0, 0.3, scheduled)
+                .dispatch(&mut rng, 1000.0, 0.0, 500.0, 50, 2.0, line);
+            let span = slow[50][2] - slow[0][2];
+            assert!(span > 1400.0, "{span}");
+            let dts: Vec<f64> = slow.windows(2).map(|w| w[1][2] - w[0][2]).collect();
+            let (m, sd) = (
+                dts.iter().sum::<f64>() / 50.0,
+                (dts.iter().map(|d| d * d).sum::<f64>() / 50.0 - (span / 50.0).powi(2)).sqrt(),
+            );
+            assert!(sd / m > 0.1, "ragged: cv {}", sd / m);
+        }
+    }
 
     #[test]
     fn people_end_near_the_target_in_human_time() {
