@@ -227,6 +227,17 @@ impl Device {
     }
 }
 
+/// How a script steps through a path: it presses at `t0` (ms), waits `pause`, then sends
+/// `n` steps over `total` ms, each up to `jitter` ms off its time.
+#[derive(Debug, Clone, Copy)]
+pub struct Script {
+    pub t0: f64,
+    pub pause: f64,
+    pub total: f64,
+    pub n: usize,
+    pub jitter: f64,
+}
+
 /// An automation protocol delivering a script's steps into a browser (DevTools, WebDriver,
 /// an OS input queue): each step becomes one event, stamped when it arrives; the script
 /// sends the next when it is due or once the last was acknowledged, whichever is later.
@@ -258,18 +269,21 @@ impl Pipeline {
         )
     }
 
-    /// The points the widget records for `path(s)` (`s` from 0 to 1) sent as `n` steps
-    /// over `total` ms, each up to `jitter` ms off, after a press at `t0` and a `pause`.
+    /// The points the widget records for `path(s)` (`s` from 0 to 1) sent as `script`
+    /// steps through it.
     pub fn dispatch(
         &self,
         rng: &mut impl Rng,
-        t0: f64,
-        pause: f64,
-        total: f64,
-        n: usize,
-        jitter: f64,
+        script: Script,
         mut path: impl FnMut(f64) -> (f64, f64),
     ) -> Vec<Point> {
+        let Script {
+            t0,
+            pause,
+            total,
+            n,
+            jitter,
+        } = script;
         let n = n.max(1);
         let step = total / n as f64;
         let (x, y) = path(0.0);
@@ -587,9 +601,16 @@ fn emit(
                 })
                 .collect()
         }
-        1 => Pipeline::random(rng).dispatch(rng, reaction, pause, total, n, jitter, |s| {
-            path(s, &mut noise)
-        }),
+        1 => {
+            let script = Script {
+                t0: reaction,
+                pause,
+                total,
+                n,
+                jitter,
+            };
+            Pipeline::random(rng).dispatch(rng, script, |s| path(s, &mut noise))
+        }
         _ => {
             let device = Device::random(rng, Pointer::Mouse);
             device.sample(rng, reaction, total + pause, |t| {
@@ -628,16 +649,21 @@ mod tests {
         let line = |s: f64| (200.0 * s, 20.0);
         for scheduled in [true, false] {
             // Idle: the drag keeps its length (500 ms of 10 ms steps, ±2 ms each).
-            let quick = Pipeline::new(0.3, 0.3, scheduled)
-                .dispatch(&mut rng, 1000.0, 100.0, 500.0, 50, 2.0, line);
+            let script = |pause| Script {
+                t0: 1000.0,
+                pause,
+                total: 500.0,
+                n: 50,
+                jitter: 2.0,
+            };
+            let quick = Pipeline::new(0.3, 0.3, scheduled).dispatch(&mut rng, script(100.0), line);
             assert_eq!(quick.len(), 51);
             assert!(quick.windows(2).all(|w| w[1][2] >= w[0][2]));
             let span = quick[50][2] - quick[0][2];
             assert!((590.0..=660.0).contains(&span), "{span}");
             assert_eq!((quick[50][0], quick[1][0]), (200.0, 4.0));
             // Loaded (40 ms round trips): every step waits for the last to be acknowledged.
-            let slow = Pipeline::new(40.0, 0.3, scheduled)
-                .dispatch(&mut rng, 1000.0, 0.0, 500.0, 50, 2.0, line);
+            let slow = Pipeline::new(40.0, 0.3, scheduled).dispatch(&mut rng, script(0.0), line);
             let span = slow[50][2] - slow[0][2];
             assert!(span > 1400.0, "{span}");
             let dts: Vec<f64> = slow.windows(2).map(|w| w[1][2] - w[0][2]).collect();
