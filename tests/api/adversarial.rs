@@ -758,10 +758,15 @@ async fn run_browser_of(
 #[tokio::test]
 async fn browser_smoke() {
     // A real headless browser, as naive and as patched attack scripts drive it: straight
-    // drags never pass.
+    // drags never pass; eased ones, through the browser's automation pipeline, pass
+    // Advanced about one time in a hundred at most (the full figure is
+    // `browser_eased_advanced`), so two of three would mean the model no longer knows
+    // such drags.
     for (who, mode, k, n) in run_browser(3).await {
         if who != "stealth-eased" {
             assert_eq!(k, 0, "{who} on slider/{mode}: {k} of {n} passed");
+        } else if mode == "advanced" {
+            assert!(k <= 1, "{who} on slider/{mode}: {k} of {n} passed");
         }
     }
 }
