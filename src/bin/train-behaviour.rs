@@ -16,8 +16,6 @@
 //! held-out synthetic people — the share flagged, and each feature's median in units of
 //! the people's spread — so that an operator can see which features set them apart.
 
-use std::io::BufRead;
-
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use stile::challenge::Point;
@@ -167,33 +165,9 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The traces in `path` for `task`: lines of bare point arrays, or traces as exported by
-/// `GET /admin/v1/scenes/{id}/traces`, of the task's kind (one-click approaches, or drags);
-/// of those, with `passed_only`, only the ones that passed.
+/// The traces in the file at `path` for `task` ([`train::parse_traces`]).
 fn read_traces(path: &str, task: Task, passed_only: bool) -> anyhow::Result<Vec<Vec<Point>>> {
-    let mut out = Vec::new();
-    for line in std::io::BufReader::new(std::fs::File::open(path)?).lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line)?;
-        let points = match &v {
-            serde_json::Value::Array(_) => Some(v.clone()),
-            serde_json::Value::Object(o)
-                if (!passed_only || o.get("outcome").and_then(|x| x.as_str()) == Some("T001"))
-                    && (o.get("type").and_then(|x| x.as_str()) == Some("one-click"))
-                        == (task == Task::Approach) =>
-            {
-                o.get("points").cloned()
-            }
-            _ => None,
-        };
-        if let Some(p) = points {
-            out.push(serde_json::from_value(p)?);
-        }
-    }
-    Ok(out)
+    train::parse_traces(&std::fs::read_to_string(path)?, task, passed_only)
 }
 
 /// Prints how the shipped model (or a `candidate`) sees `traces` beside held-out
@@ -206,60 +180,26 @@ fn explain(task: Task, candidate: Option<Model>, traces: &[Vec<Point>]) -> anyho
     }
     .filter(|m| m.is_consistent())
     .ok_or_else(|| anyhow::anyhow!("the model does not load"))?;
-    let theirs = train::recorded(task, traces);
-    anyhow::ensure!(
-        !theirs.is_empty(),
-        "no trace in the file has enough samples to judge"
-    );
-    let people = train::people(task, &mut StdRng::seed_from_u64(1), 4_000);
-    let flagged = |set: &[train::Example]| {
-        set.iter()
-            .filter(|e| model.score(&e.x) >= model.threshold)
-            .count() as f64
-            / set.len() as f64
-            * 100.0
-    };
+    let e = train::explain(model, task, traces)
+        .ok_or_else(|| anyhow::anyhow!("no trace in the file has enough samples to judge"))?;
     println!(
         "{} traces judged ({} too short); flagged: {:.1}% of them, {:.1}% of synthetic people\n",
-        theirs.len(),
-        traces.len() - theirs.len(),
-        flagged(&theirs),
-        flagged(&people)
+        e.judged,
+        e.too_short,
+        e.flagged * 100.0,
+        e.people_flagged * 100.0
     );
-    let mut scores: Vec<f64> = theirs.iter().map(|e| model.score(&e.x)).collect();
-    scores.sort_by(f64::total_cmp);
-    let at = |q: f64| scores[((scores.len() - 1) as f64 * q) as usize];
     println!(
         "their scores (threshold {:.3}): lowest {:.3}, 5th percentile {:.3}, median {:.3}\n",
-        model.threshold,
-        at(0.0),
-        at(0.05),
-        at(0.5)
+        model.threshold, e.lowest, e.p5, e.median
     );
     println!("| feature | people's median | theirs | theirs in people's IQRs |");
     println!("|---|---:|---:|---:|");
-    let mut rows: Vec<(f64, String)> = (0..N_FEATURES)
-        .map(|k| {
-            let quartiles = |set: &[train::Example]| {
-                let mut v: Vec<f64> = set.iter().map(|e| e.x[k]).collect();
-                v.sort_by(f64::total_cmp);
-                (v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4])
-            };
-            let (q1, med, q3) = quartiles(&people);
-            let theirs = quartiles(&theirs).1;
-            let iqrs = (theirs - med) / (q3 - q1).max(1e-9);
-            (
-                iqrs.abs(),
-                format!(
-                    "| {} | {med:.3} | {theirs:.3} | {iqrs:+.2} |",
-                    FEATURE_NAMES[k]
-                ),
-            )
-        })
-        .collect();
-    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (_, row) in rows {
-        println!("{row}");
+    for r in &e.rows {
+        println!(
+            "| {} | {:.3} | {:.3} | {:+.2} |",
+            r.name, r.people_median, r.theirs, r.iqrs
+        );
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::synth::{Family, bot, human};
-use super::{Model, N_FEATURES, features, pointing};
+use super::{FEATURE_NAMES, Model, N_FEATURES, features, pointing};
 use crate::challenge::{Point, Pointer};
 
 /// Which movement a model judges: a drag along a track (slider and picture answers), or a
@@ -350,6 +350,115 @@ pub fn leave_one_out(
         .collect()
 }
 
+/// Traces from `text`, one per line: a bare JSON array of `[x, y, t]` points, or a trace as
+/// exported by `GET /admin/v1/scenes/{id}/traces` — of those only the task's kind (one-click
+/// approaches for [`Task::Approach`], drags otherwise) and, with `passed_only`, only passes.
+/// Blank lines are skipped; a line that is not JSON is an error naming it.
+pub fn parse_traces(text: &str, task: Task, passed_only: bool) -> anyhow::Result<Vec<Vec<Point>>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?;
+        let text_of = |o: &serde_json::Map<String, serde_json::Value>, k: &str| {
+            o.get(k).and_then(|x| x.as_str()).map(str::to_owned)
+        };
+        let points = match v {
+            serde_json::Value::Array(_) => Some(v),
+            serde_json::Value::Object(mut o)
+                if (!passed_only || text_of(&o, "outcome").as_deref() == Some("T001"))
+                    && (text_of(&o, "type").as_deref() == Some("one-click"))
+                        == (task == Task::Approach) =>
+            {
+                o.remove("points")
+            }
+            _ => None,
+        };
+        if let Some(p) = points {
+            out.push(
+                serde_json::from_value(p).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// How a model sees a set of traces beside held-out synthetic people ([`explain`]).
+#[derive(Debug)]
+pub struct Explanation {
+    /// Traces with enough samples to judge, and those without.
+    pub judged: usize,
+    pub too_short: usize,
+    /// Shares flagged at the model's threshold: of the traces, of synthetic people.
+    pub flagged: f64,
+    pub people_flagged: f64,
+    /// The traces' scores: lowest, 5th percentile, median.
+    pub lowest: f64,
+    pub p5: f64,
+    pub median: f64,
+    /// Per feature, the furthest from people first.
+    pub rows: Vec<FeatureRow>,
+}
+
+/// Where the traces' median of one feature sits against synthetic people's.
+#[derive(Debug)]
+pub struct FeatureRow {
+    pub name: &'static str,
+    pub people_median: f64,
+    pub theirs: f64,
+    /// The difference of the medians in units of people's interquartile range.
+    pub iqrs: f64,
+}
+
+/// How `model` sees `traces` for `task` beside 4,000 synthetic people (a fixed draw);
+/// `None` when no trace has enough samples to judge.
+pub fn explain(model: &Model, task: Task, traces: &[Vec<Point>]) -> Option<Explanation> {
+    let theirs = recorded(task, traces);
+    if theirs.is_empty() {
+        return None;
+    }
+    let people = people(task, &mut StdRng::seed_from_u64(1), 4_000);
+    let flagged = |set: &[Example]| {
+        set.iter()
+            .filter(|e| model.score(&e.x) >= model.threshold)
+            .count() as f64
+            / set.len() as f64
+    };
+    let mut scores: Vec<f64> = theirs.iter().map(|e| model.score(&e.x)).collect();
+    scores.sort_by(f64::total_cmp);
+    let at = |q: f64| scores[((scores.len() - 1) as f64 * q) as usize];
+    let quartiles = |set: &[Example], k: usize| {
+        let mut v: Vec<f64> = set.iter().map(|e| e.x[k]).collect();
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4])
+    };
+    let mut rows: Vec<FeatureRow> = (0..N_FEATURES)
+        .map(|k| {
+            let (q1, people_median, q3) = quartiles(&people, k);
+            let theirs = quartiles(&theirs, k).1;
+            FeatureRow {
+                name: FEATURE_NAMES[k],
+                people_median,
+                theirs,
+                iqrs: (theirs - people_median) / (q3 - q1).max(1e-9),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| b.iqrs.abs().total_cmp(&a.iqrs.abs()));
+    Some(Explanation {
+        judged: theirs.len(),
+        too_short: traces.len() - theirs.len(),
+        flagged: flagged(&theirs),
+        people_flagged: flagged(&people),
+        lowest: at(0.0),
+        p5: at(0.05),
+        median: at(0.5),
+        rows,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +484,67 @@ mod tests {
             let s = model.score(&e.x);
             assert!(s.is_finite(), "score {s} for {:?}", e.x);
         }
+    }
+
+    #[test]
+    fn traces_are_read_from_an_export_or_bare_arrays_by_task_and_outcome() {
+        let drag = "[[0,20,900],[10,20,950],[30,21,1000]]";
+        let text = format!(
+            "{{\"type\":\"slider\",\"outcome\":\"T001\",\"points\":{drag}}}\n\
+             {{\"type\":\"jigsaw\",\"outcome\":\"F001\",\"points\":{drag}}}\n\
+             \n\
+             {{\"type\":\"one-click\",\"outcome\":\"T001\",\"points\":{drag}}}\n\
+             {drag}\n"
+        );
+        let count = |task, passed| parse_traces(&text, task, passed).unwrap().len();
+        // Drags: the passed slider and the bare array; with refusals, the jigsaw too.
+        assert_eq!(count(Task::Drag, true), 2);
+        assert_eq!(count(Task::Drag, false), 3);
+        // Approaches: the one-click pass and the bare array.
+        assert_eq!(count(Task::Approach, true), 2);
+        let first = &parse_traces(&text, Task::Drag, true).unwrap()[0];
+        assert_eq!(first[2], [30.0, 21.0, 1000.0]);
+        let bad = parse_traces("[[0,1,2]]\nnot json\n", Task::Drag, false).unwrap_err();
+        assert!(bad.to_string().starts_with("line 2:"), "{bad}");
+        assert!(parse_traces("[[0,1]]", Task::Drag, false).is_err());
+    }
+
+    #[test]
+    fn explain_tells_generated_drags_from_people_feature_by_feature() {
+        let model = crate::risk::behaviour::MODEL
+            .as_ref()
+            .expect("shipped model");
+        let mut rng = StdRng::seed_from_u64(3);
+        let drags = |rng: &mut StdRng, bot: bool| -> Vec<Vec<Point>> {
+            (0..300)
+                .map(|_| {
+                    let d = distance(rng);
+                    on_track(if bot {
+                        super::bot(rng, Family::Bezier, d)
+                    } else {
+                        human(rng, d, Pointer::Mouse)
+                    })
+                })
+                .collect()
+        };
+        let mut bots = drags(&mut rng, true);
+        bots.push(vec![[0.0, 20.0, 900.0]]); // too short to judge
+        let e = explain(model, Task::Drag, &bots).unwrap();
+        assert_eq!((e.judged, e.too_short), (300, 1));
+        assert!(e.flagged > 0.9, "{e:?}");
+        assert!((0.01..0.06).contains(&e.people_flagged), "{e:?}");
+        assert!(e.lowest <= e.p5 && e.p5 <= e.median && e.median > model.threshold);
+        assert_eq!(e.rows.len(), N_FEATURES);
+        assert!(
+            e.rows
+                .windows(2)
+                .all(|w| w[0].iqrs.abs() >= w[1].iqrs.abs())
+        );
+        assert!(e.rows[0].iqrs.abs() > 1.0, "{:?}", e.rows[0]);
+        // People of another draw sit among the synthetic ones.
+        let e = explain(model, Task::Drag, &drags(&mut rng, false)).unwrap();
+        assert!(e.flagged < 0.08, "{e:?}");
+        assert!(e.rows.iter().all(|r| r.iqrs.abs() < 0.5), "{:?}", e.rows);
+        assert!(explain(model, Task::Drag, &[vec![[0.0, 20.0, 900.0]]]).is_none());
     }
 }
