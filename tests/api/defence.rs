@@ -13,7 +13,7 @@ use stile::risk::behaviour::{assess_approach, pointing};
 
 use crate::helpers::{
     TestApp, drag_points, fresh_approach_seed, fresh_seed, normal, one_click_answer,
-    picture_answer, slider_answer, spawn,
+    passes_as_person, picture_answer, slider_answer, spawn,
 };
 
 /// A slider scene with `policy` and `mode`; its id.
@@ -1082,7 +1082,7 @@ async fn a_source_that_misses_most_of_its_answers_is_refused_in_advanced() {
 }
 
 /// [`slide_in`] on a jigsaw: the piece dropped `off` px from its place (away from the
-/// nearer edge; 0: a right answer) with a person's drag that the behaviour model accepts.
+/// nearer edge; 0: a right answer) with a person's drag that passes as one.
 async fn place_in(
     app: &TestApp,
     scene: &str,
@@ -1102,7 +1102,7 @@ async fn place_in(
         target - off
     };
     let seed = std::iter::repeat_with(fresh_seed)
-        .find(|&seed| stile::risk::behaviour::assess(&drag_points(seed, x / span)).is_empty())
+        .find(|&seed| passes_as_person(&drag_points(seed, x / span)))
         .unwrap();
     let answer = picture_answer("jigsaw", seed, x, part_w);
     send_after(app, &init, answer, solve_ms).await
@@ -1111,7 +1111,10 @@ async fn place_in(
 #[tokio::test]
 async fn a_source_whose_pictures_land_far_from_their_place_is_refused_in_advanced() {
     let app = spawn().await;
-    let advanced = scene_of(&app, "jigsaw", "advanced", limits(json!({}))).await;
+    // Recorded, so that a refusal's reasons can be told in a failure's message.
+    let mut recorded = limits(json!({}));
+    recorded["record"] = json!(true);
+    let advanced = scene_of(&app, "jigsaw", "advanced", recorded).await;
     let basic = scene_of(&app, "jigsaw", "basic", limits(json!({}))).await;
     let device_of = |init: Value| init["deviceToken"].as_str().unwrap().to_owned();
     let mut rng = StdRng::seed_from_u64(44);
@@ -1126,7 +1129,13 @@ async fn a_source_whose_pictures_land_far_from_their_place_is_refused_in_advance
     for i in 0..18 {
         let off = if missed(i) { 10.0 } else { 0.0 };
         let out = place_in(&app, &advanced, &person, off, &mut human_time).await;
-        assert_eq!(out["passed"], !missed(i), "person, answer {i}: {out}");
+        if out["passed"] != !missed(i) {
+            let traces = app.traces(&advanced).await;
+            panic!(
+                "person, answer {i}: {out}; last recorded: {}",
+                traces.lines().last().unwrap_or("")
+            );
+        }
         if missed(i) {
             assert_eq!(out["code"], "F015", "person, answer {i}: {out}");
         }
