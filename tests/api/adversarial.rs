@@ -853,36 +853,34 @@ async fn solver_phases() {
 /// One row of [`solver_phases`]: `who`, 200 cycles from `quarter` quarters of an hour past
 /// a window's start, on an installation of its own.
 async fn phase(who: Attacker, quarter: i64) {
-    {
-        let app = spawn().await;
-        let now = app.clock.now_ms();
-        let hour = 3_600_000;
-        app.clock
-            .advance_ms((now / hour + 1) * hour + quarter * 15 * 60_000 - now);
-        let mut rng = StdRng::seed_from_u64(0x50_1BE5 + quarter as u64);
-        let recorded = Recorded {
-            drags: Vec::new(),
-            approaches: Vec::new(),
-        };
-        let id = scene(&app, "jigsaw", "advanced").await;
-        let started = app.clock.now_ms();
-        let mut device = None;
-        let n = 200;
-        let mut k = 0;
-        for _ in 0..n {
-            k += usize::from(attempt(&app, &id, who, &mut rng, &mut device, &recorded).await);
-        }
-        let (lo, hi) = wilson(k, n);
-        println!(
-            "| {} | {} | {} | {k}/{n} | {:.1}% | {:.1}–{:.1}% |",
-            who.name(),
-            quarter * 15,
-            (app.clock.now_ms() - started) / 60_000,
-            100.0 * k as f64 / n as f64,
-            lo * 100.0,
-            hi * 100.0
-        );
+    let app = spawn().await;
+    let now = app.clock.now_ms();
+    let hour = 3_600_000;
+    app.clock
+        .advance_ms((now / hour + 1) * hour + quarter * 15 * 60_000 - now);
+    let mut rng = StdRng::seed_from_u64(0x50_1BE5 + quarter as u64);
+    let recorded = Recorded {
+        drags: Vec::new(),
+        approaches: Vec::new(),
+    };
+    let id = scene(&app, "jigsaw", "advanced").await;
+    let started = app.clock.now_ms();
+    let mut device = None;
+    let n = 200;
+    let mut k = 0;
+    for _ in 0..n {
+        k += usize::from(attempt(&app, &id, who, &mut rng, &mut device, &recorded).await);
     }
+    let (lo, hi) = wilson(k, n);
+    println!(
+        "| {} | {} | {} | {k}/{n} | {:.1}% | {:.1}–{:.1}% |",
+        who.name(),
+        quarter * 15,
+        (app.clock.now_ms() - started) / 60_000,
+        100.0 * k as f64 / n as f64,
+        lo * 100.0,
+        hi * 100.0
+    );
 }
 
 /// The one browser attacker near the goal, with enough attempts to say where it is: the

@@ -362,15 +362,14 @@ pub fn parse_traces(text: &str, task: Task, passed_only: bool) -> anyhow::Result
         }
         let v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| anyhow::anyhow!("line {}: {e}", i + 1))?;
-        let text_of = |o: &serde_json::Map<String, serde_json::Value>, k: &str| {
-            o.get(k).and_then(|x| x.as_str()).map(str::to_owned)
+        let is = |o: &serde_json::Map<String, serde_json::Value>, k: &str, v: &str| {
+            o.get(k).and_then(|x| x.as_str()) == Some(v)
         };
         let points = match v {
             serde_json::Value::Array(_) => Some(v),
             serde_json::Value::Object(mut o)
-                if (!passed_only || text_of(&o, "outcome").as_deref() == Some("T001"))
-                    && (text_of(&o, "type").as_deref() == Some("one-click"))
-                        == (task == Task::Approach) =>
+                if (!passed_only || is(&o, "outcome", "T001"))
+                    && is(&o, "type", "one-click") == (task == Task::Approach) =>
             {
                 o.remove("points")
             }
