@@ -45,11 +45,11 @@ thread_local! {
 /// How many spare buffers a thread keeps (a jigsaw uses two canvases at once).
 const POOL_KEEP: usize = 4;
 
-/// An empty buffer with room for `n` pixels, reused when one is spare.
-fn buffer(n: usize) -> Vec<Rgb> {
-    // The smallest spare that fits, so that a draft's buffer does not get regrown into a
-    // full canvas's (fresh pages) while a full-sized one sits unused.
-    let mut v = SPARE
+/// A spare buffer, as it was left, for `n` pixels: the smallest that fits, so that a
+/// draft's buffer does not get regrown into a full canvas's (fresh pages) while a
+/// full-sized one sits unused; else the largest; else a new one.
+fn spare(n: usize) -> Vec<Rgb> {
+    SPARE
         .with(|s| {
             let mut s = s.borrow_mut();
             let best = (0..s.len())
@@ -58,9 +58,23 @@ fn buffer(n: usize) -> Vec<Rgb> {
                 .or_else(|| (0..s.len()).max_by_key(|&i| s[i].capacity()))?;
             Some(s.swap_remove(best))
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// An empty buffer with room for `n` pixels, reused when one is spare.
+fn buffer(n: usize) -> Vec<Rgb> {
+    let mut v = spare(n);
     v.clear();
     v.reserve(n);
+    v
+}
+
+/// A buffer of `n` pixels whose values are whatever a spare buffer held (zeros where it
+/// was shorter), for a caller that overwrites every one: no pass to clear them first.
+fn scratch(n: usize) -> Vec<Rgb> {
+    let mut v = spare(n);
+    v.truncate(n);
+    v.resize(n, [0.0; 3]);
     v
 }
 
@@ -122,8 +136,7 @@ impl Canvas {
     pub fn upscale2(&self) -> Canvas {
         let (sw, sh) = (self.w, self.h);
         let (w, h) = (sw * 2, sh * 2);
-        let mut px = buffer(w * h);
-        px.resize(w * h, [0.0; 3]);
+        let mut px = scratch(w * h);
         let mut row = vec![[0.0f32; 3]; sw];
         for (y, out) in px.chunks_exact_mut(w).enumerate() {
             // Rows: y = 2i blends rows i - 1 and i; y = 2i + 1 rows i and i + 1 (clamped).
