@@ -10,6 +10,10 @@
 //! acknowledged before it is durable, while a busy node pays one commit for many writes
 //! instead of one each (a lone `first_use` costs about 40 µs, most of it the commit).
 //!
+//! Durable single-use marks of at most [`SHORT_MARK_MS`] (pass tokens) are appended to a
+//! table of their own with an index in memory, read back on start; longer ones (replayed
+//! trajectories, a day) sit in a B-tree keyed by scope and key.
+//!
 //! Rate-limit counters (`HotStore::count`) live in memory, not in SQLite: a single node
 //! owns them, they are advisory, and an answer should not pay four disk writes for them.
 //! They are lost on restart, which only ever resets a window early. So do volatile
@@ -35,9 +39,21 @@ pub struct EmbeddedStore {
     jobs: mpsc::Sender<Job>,
     counters: Arc<Counters>,
     marks: Arc<Marks>,
+    /// The index of short-lived durable marks (see [`SHORT_MARK_MS`]): every one in
+    /// `short_use`, never dropped while live.
+    short: Arc<Marks>,
     /// Held while any handle lives; the checkpoint thread stops when it is gone.
     _alive: Arc<()>,
 }
+
+/// Durable single-use marks that live at most this long (a pass token's lives 150 s) are
+/// kept apart from the others: appended to `short_use` in the order they are taken, with
+/// an index in memory for the uniqueness check. A mark in `single_use` sits at a random
+/// place in a B-tree, so every one dirties a page of its own and a busy node writes a
+/// 4 KiB page to the log per verification; appended ones share their pages. The index
+/// costs memory for as many marks as are taken in this long (about 50 bytes each), and
+/// the table is read back into it on start.
+const SHORT_MARK_MS: i64 = 180_000;
 
 /// How often the checkpoint thread copies the log back into the database.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -140,14 +156,46 @@ impl Marks {
         }
     }
 
-    fn first_use(&self, scope: &str, key: &str, expires_at_ms: i64, now_ms: i64) -> bool {
+    /// The mark's 128-bit id and its shard, locked.
+    fn shard(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> (
+        u128,
+        std::sync::MutexGuard<'_, std::collections::HashMap<u128, i64>>,
+    ) {
         use std::hash::BuildHasher;
         let [a, b] = &self.hasher;
         let id =
             (u128::from(a.hash_one((scope, key))) << 64) | u128::from(b.hash_one((scope, key)));
-        let mut shard = self.shards[(id % SHARDS as u128) as usize]
+        let shard = self.shards[(id % SHARDS as u128) as usize]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        (id, shard)
+    }
+
+    /// Whether a live mark is held.
+    fn held(&self, scope: &str, key: &str, now_ms: i64) -> bool {
+        let (id, shard) = self.shard(scope, key);
+        shard.get(&id).is_some_and(|exp| *exp > now_ms)
+    }
+
+    /// Drops a mark (one whose write failed).
+    fn forget(&self, scope: &str, key: &str) {
+        let (id, mut shard) = self.shard(scope, key);
+        shard.remove(&id);
+    }
+
+    /// Holds a mark read back from disk (the later expiry wins).
+    fn restore(&self, scope: &str, key: &str, expires_at_ms: i64) {
+        let (id, mut shard) = self.shard(scope, key);
+        let exp = shard.entry(id).or_insert(expires_at_ms);
+        *exp = (*exp).max(expires_at_ms);
+    }
+
+    fn first_use(&self, scope: &str, key: &str, expires_at_ms: i64, now_ms: i64) -> bool {
+        let (id, mut shard) = self.shard(scope, key);
         if shard.get(&id).is_some_and(|exp| *exp > now_ms) {
             return false;
         }
@@ -261,6 +309,7 @@ CREATE TABLE IF NOT EXISTS cycles (id TEXT PRIMARY KEY, version INTEGER NOT NULL
 CREATE INDEX IF NOT EXISTS cycles_expiry ON cycles(expires_at);
 CREATE TABLE IF NOT EXISTS single_use (scope TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(scope, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS single_use_expiry ON single_use(expires_at);
+CREATE TABLE IF NOT EXISTS short_use (scope TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS buckets (seq INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, bucket TEXT NOT NULL, value BLOB NOT NULL, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS buckets_key ON buckets(scope, bucket, seq);
 CREATE INDEX IF NOT EXISTS buckets_expiry ON buckets(expires_at);
@@ -341,6 +390,18 @@ impl EmbeddedStore {
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         migrate(&conn).map_err(backend)?;
+        let short = Arc::new(Marks::new(usize::MAX));
+        {
+            let mut q = conn
+                .prepare("SELECT scope, key, expires_at FROM short_use")
+                .map_err(backend)?;
+            let mut rows = q.query([]).map_err(backend)?;
+            while let Some(r) = rows.next().map_err(backend)? {
+                let (scope, key): (String, String) =
+                    (r.get(0).map_err(backend)?, r.get(1).map_err(backend)?);
+                short.restore(&scope, &key, r.get(2).map_err(backend)?);
+            }
+        }
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel::<Job>();
         let restart = Arc::new(AtomicBool::new(false));
@@ -359,6 +420,7 @@ impl EmbeddedStore {
             jobs,
             counters: Arc::new(Counters::new()),
             marks: Arc::new(Marks::new(MARK_SHARD_CAPACITY)),
+            short,
             _alive: alive,
         })
     }
@@ -890,7 +952,44 @@ impl HotStore for EmbeddedStore {
         now_ms: i64,
     ) -> StoreResult<bool> {
         let (s, k) = (scope.to_owned(), key.to_owned());
+        if expires_at_ms.saturating_sub(now_ms) <= SHORT_MARK_MS {
+            // Taken in memory first, so that a concurrent second use is refused at once;
+            // `true` only once the row is committed.
+            if !self.short.first_use(scope, key, expires_at_ms, now_ms) {
+                return Ok(false);
+            }
+            let done = self
+                .call(move |c| {
+                    // A live mark kept the other way (a longer one, or one written by an
+                    // older build) counts too.
+                    let held = c
+                        .prepare_cached(
+                            "SELECT 1 FROM single_use WHERE scope = ?1 AND key = ?2 AND expires_at > ?3",
+                        )
+                        .and_then(|mut q| q.exists(params![s, k, now_ms]))
+                        .map_err(backend)?;
+                    if !held {
+                        c.run(
+                            "INSERT INTO short_use (scope, key, expires_at) VALUES (?1, ?2, ?3)",
+                            params![s, k, expires_at_ms],
+                        )
+                        .map_err(backend)?;
+                    }
+                    Ok(!held)
+                })
+                .await;
+            if done.is_err() {
+                self.short.forget(scope, key);
+            }
+            return done;
+        }
+        let short = self.short.clone();
         self.call(move |c| {
+            // Checked here, on the store's thread, so that a short mark taken before this
+            // call's turn is seen (its row is written in an earlier turn).
+            if short.held(&s, &k, now_ms) {
+                return Ok(false);
+            }
             // An expired mark may be reused; a live one may not.
             let n = c
                 .run(
@@ -969,8 +1068,25 @@ impl HotStore for EmbeddedStore {
     }
 
     async fn purge_expired(&self, now_ms: i64) -> StoreResult<u64> {
-        let counters = self.counters.purge(now_ms) + self.marks.purge(now_ms);
+        let counters =
+            self.counters.purge(now_ms) + self.marks.purge(now_ms) + self.short.purge(now_ms);
         self.call(move |c| {
+            // Short marks are appended in about the order they expire: drop the expired
+            // run at the front (a later one waits for the next purge, at most
+            // `SHORT_MARK_MS` behind).
+            let live: Option<i64> = c
+                .row(
+                    "SELECT rowid FROM short_use WHERE expires_at > ?1 ORDER BY rowid LIMIT 1",
+                    [now_ms],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            c.run(
+                "DELETE FROM short_use WHERE rowid < ?1",
+                [live.unwrap_or(i64::MAX)],
+            )
+            .map_err(backend)?;
             let a = c
                 .run("DELETE FROM cycles WHERE expires_at <= ?1", [now_ms])
                 .map_err(backend)?;
@@ -1002,6 +1118,65 @@ mod tests {
         // The latest marks are still there; the earliest went.
         assert!(!marks.first_use("n", "4999", 10_000, 0));
         assert!(marks.first_use("n", "0", 10_000, 0));
+    }
+
+    /// Short-lived marks (a pass token's) are appended and indexed in memory: they survive
+    /// a restart, they and the B-tree's marks see each other, and purging drops the expired
+    /// ones from both the table and the index.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn short_marks_are_durable_and_shared_with_long_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path(), false).unwrap();
+        let short = |i: i64| 100_000 + i; // expiries well under SHORT_MARK_MS from now = 0
+        for i in 0..50 {
+            assert!(
+                store
+                    .first_use("tok", &format!("s{i}"), short(i), 0)
+                    .await
+                    .unwrap()
+            );
+        }
+        // A long mark first, then a short use of the same key, and the other way round.
+        assert!(store.first_use("tok", "long", 10_000_000, 0).await.unwrap());
+        assert!(!store.first_use("tok", "long", short(0), 1).await.unwrap());
+        assert!(store.first_use("tok", "mixed", short(0), 0).await.unwrap());
+        assert!(
+            !store
+                .first_use("tok", "mixed", 10_000_000, 1)
+                .await
+                .unwrap()
+        );
+        drop(store);
+
+        let store = EmbeddedStore::open(dir.path(), false).unwrap();
+        for i in 0..50 {
+            assert!(
+                !store
+                    .first_use("tok", &format!("s{i}"), short(i), 5)
+                    .await
+                    .unwrap(),
+                "short mark {i} survived the restart"
+            );
+        }
+        assert!(!store.first_use("tok", "mixed", short(0), 5).await.unwrap());
+        // Past the first 25 expiries: those rows go, the rest stay and still count.
+        let now = short(25);
+        store.purge_expired(now).await.unwrap();
+        let rows = store
+            .call(|c| {
+                c.row("SELECT count(*) FROM short_use", [], |r| r.get::<_, i64>(0))
+                    .map_err(backend)
+            })
+            .await
+            .unwrap();
+        // s26‥s49, and "mixed": expired, but behind a live one (the next purge takes it).
+        assert_eq!(rows, 25);
+        assert!(store.first_use("tok", "s3", short(100), now).await.unwrap());
+        assert!(!store.first_use("tok", "s40", short(40), now).await.unwrap());
+        drop(store);
+        let store = EmbeddedStore::open(dir.path(), false).unwrap();
+        assert!(!store.first_use("tok", "s45", short(45), now).await.unwrap());
+        assert!(!store.first_use("tok", "s3", short(100), now).await.unwrap());
     }
 
     /// Calls that share a commit are all durable once answered, and one that fails does not
