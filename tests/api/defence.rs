@@ -1082,12 +1082,16 @@ async fn a_source_that_misses_most_of_its_answers_is_refused_in_advanced() {
 }
 
 /// [`slide_in`] on a jigsaw: the piece dropped `off` px from its place (away from the
-/// nearer edge; 0: a right answer) with a person's drag that passes as one.
+/// nearer edge; 0: a right answer) with a person's drag that passes as one. The drag is
+/// the first that passes from the caller's own seed sequence (`seeds`, advanced), so that
+/// the drags' durations, and with them the solve times the cadence rules see, do not
+/// depend on which other tests ran first.
 async fn place_in(
     app: &TestApp,
     scene: &str,
     device: &str,
     off: f64,
+    seeds: &mut u64,
     solve_ms: impl FnOnce(i64) -> i64,
 ) -> Value {
     let (s, init) = init_as(app, scene, Some(device)).await;
@@ -1101,9 +1105,12 @@ async fn place_in(
     } else {
         target - off
     };
-    let seed = std::iter::repeat_with(fresh_seed)
-        .find(|&seed| passes_as_person(&drag_points(seed, x / span)))
-        .unwrap();
+    let seed = std::iter::repeat_with(|| {
+        *seeds += 1;
+        *seeds
+    })
+    .find(|&seed| passes_as_person(&drag_points(seed, x / span)))
+    .unwrap();
     let answer = picture_answer("jigsaw", seed, x, part_w);
     send_after(app, &init, answer, solve_ms).await
 }
@@ -1118,6 +1125,7 @@ async fn a_source_whose_pictures_land_far_from_their_place_is_refused_in_advance
     let basic = scene_of(&app, "jigsaw", "basic", limits(json!({}))).await;
     let device_of = |init: Value| init["deviceToken"].as_str().unwrap().to_owned();
     let mut rng = StdRng::seed_from_u64(44);
+    let mut seeds = 44_000_000u64;
     let mut human_time = move |ended: i64| {
         ended + (2_500.0 * (0.45 * normal(&mut rng)).exp()).clamp(800.0, 9_000.0) as i64
     };
@@ -1128,7 +1136,7 @@ async fn a_source_whose_pictures_land_far_from_their_place_is_refused_in_advance
     let person = device_of(init_as(&app, &advanced, None).await.1);
     for i in 0..18 {
         let off = if missed(i) { 10.0 } else { 0.0 };
-        let out = place_in(&app, &advanced, &person, off, &mut human_time).await;
+        let out = place_in(&app, &advanced, &person, off, &mut seeds, &mut human_time).await;
         if out["passed"] != !missed(i) {
             let traces = app.traces(&advanced).await;
             panic!(
@@ -1148,7 +1156,7 @@ async fn a_source_whose_pictures_land_far_from_their_place_is_refused_in_advance
     let mut passed = Vec::new();
     for i in 0..18 {
         let off = if missed(i) { 60.0 } else { 0.0 };
-        let out = place_in(&app, &advanced, &solver, off, &mut human_time).await;
+        let out = place_in(&app, &advanced, &solver, off, &mut seeds, &mut human_time).await;
         if out["passed"] == true {
             passed.push(i);
         } else if !missed(i) {
@@ -1166,7 +1174,7 @@ async fn a_source_whose_pictures_land_far_from_their_place_is_refused_in_advance
     let mut last = Value::Null;
     for i in 0..6 {
         let off = if bunched(i) { 60.0 } else { 0.0 };
-        last = place_in(&app, &basic, &solver, off, &mut human_time).await;
+        last = place_in(&app, &basic, &solver, off, &mut seeds, &mut human_time).await;
     }
     weighed_in_basic(&app, &last, "frequent-misses").await;
 }
