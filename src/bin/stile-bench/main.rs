@@ -1261,7 +1261,8 @@ async fn memory(
     // The data directory without the write-ahead log: the log holds recent writes until
     // they are copied back, and is restarted once it passes the store's `LOG_PAGES_MAX`
     // (its file is reused, not shrunk), so its size says how far checkpoints trailed this
-    // burst, not what each challenge keeps. It is printed on its own.
+    // burst, not what each challenge keeps. It is printed on its own. (What it holds is
+    // copied back before each reading: `copy_back` below.)
     let disk = |p: &Path| -> u64 {
         std::fs::read_dir(p)
             .map(|rd| {
@@ -1274,12 +1275,24 @@ async fn memory(
             .unwrap_or(0)
     };
     let log_bytes = || std::fs::metadata(data.join("stile.db-wal")).map_or(0, |m| m.len());
+    // Before each reading, what the log holds is copied into the database (a passive
+    // checkpoint from here: the server is between runs, so it copies everything), so that
+    // the database's size counts every challenge whether or not the server's own
+    // checkpoints had reached it.
+    let copy_back = || -> anyhow::Result<()> {
+        let conn = rusqlite::Connection::open(data.join("stile.db"))?;
+        conn.pragma_update(None, "busy_timeout", 5000)?;
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    };
+    copy_back()?;
     let (disk0, rss0) = (disk(data), rss_bytes(pid).unwrap_or(0));
     let (a2, scene) = (addr.to_owned(), main.slider.clone());
     let supply: load::Supply =
         Arc::new(move |i| (i < n).then(|| init_request(&a2, &scene, 5_000_000 + i).into()));
     let started = Instant::now();
     let stats = load::closed(addr, 32, Duration::from_secs(600), supply, status_is(200)).await;
+    copy_back()?;
     let (disk1, rss1) = (disk(data), rss_bytes(pid).unwrap_or(0));
     let per_disk = disk1.saturating_sub(disk0) as f64 / stats.ok.max(1) as f64;
     let per_rss = rss1.saturating_sub(rss0) as f64 / stats.ok.max(1) as f64;
