@@ -261,10 +261,10 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         ac: [[0; 256]; 2],
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6a70_6567_0001);
+    let (quant, mut stripe) = (Quant::new(super::encode::JPEG_QUALITY), Stripe::default());
     for _ in 0..6 {
         let canvas = super::backdrop::procedural(&mut rng);
-        let quant = Quant::new(super::encode::JPEG_QUALITY);
-        scan(&canvas, 0, 0.0, &quant, &mut counts, &mut Stripe::default());
+        scan(&canvas, 0, 0.0, &quant, &mut counts, &mut stripe);
     }
     let (dc, ac) = (dc_symbols(), ac_symbols());
     Tables {
