@@ -17,6 +17,7 @@
 pub mod cached;
 pub mod conformance;
 pub mod embedded;
+pub mod gathered;
 
 use std::sync::Arc;
 
@@ -131,7 +132,8 @@ pub trait HotStore: Send + Sync + 'static {
     /// Add `value` to each of `buckets` in `scope`, live until `expires_at_ms`, keeping
     /// the newest `cap` of each bucket; returns what the buckets held (live) before, newest
     /// first, bucket by bucket (a value in several buckets comes once per bucket). The
-    /// primitive behind near-duplicate detection (`risk::resemblance`).
+    /// primitive behind near-duplicate detection (`risk::resemblance`). An engine may bound
+    /// what it keeps in all, dropping the oldest values first, before they expire.
     async fn gather(
         &self,
         scope: &str,
