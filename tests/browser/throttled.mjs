@@ -24,22 +24,25 @@ mkdirSync(shotDir, { recursive: true });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...AS_PERSON] });
 try {
   const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+  // Recorded as each response arrives, its body filled in when read: the widget may show
+  // its message before this handler has read a body, so the checks wait for the bodies.
   const inits = [];
-  page.on('response', async (res) => {
+  page.on('response', (res) => {
     if (res.url().endsWith('/api/v1/init')) {
-      let body = null;
-      try {
-        body = await res.json();
-      } catch {
-        body = null;
-      }
-      inits.push({ status: res.status(), body, retryAfter: res.headers()['retry-after'] });
+      const init = { status: res.status(), body: null, retryAfter: res.headers()['retry-after'] };
+      init.read = res.json().then(
+        (body) => (init.body = body),
+        () => {}
+      );
+      inits.push(init);
     }
   });
+  const bodiesRead = () => Promise.all(inits.map((i) => i.read));
   await page.goto(`${baseUrl}/demo/${encodeURIComponent(sceneId)}?mode=embed&style=callback&lang=en`);
 
   const bar = page.locator('.stile-bar.stile-error');
   await bar.waitFor({ state: 'visible', timeout: 10000 }).catch(() => {});
+  await bodiesRead();
   const refused = inits.find((i) => i.status === 429);
   report(
     !!refused && refused.body?.code === 'Throttling' && Number(refused.retryAfter) >= 1,
