@@ -53,14 +53,21 @@ impl Application {
         settings.validate().map_err(anyhow::Error::msg)?;
         let proxies = settings.proxies().map_err(anyhow::Error::msg)?;
         let stores = match &settings.store {
-            StoreSettings::Embedded { fsync_every_commit } => {
-                let store = EmbeddedStore::open(&settings.data_dir, *fsync_every_commit)
-                    .with_context(|| {
-                        format!(
-                            "opening the embedded store in {}",
-                            settings.data_dir.display()
-                        )
-                    })?;
+            StoreSettings::Embedded {
+                fsync_every_commit,
+                resemblance_values,
+            } => {
+                let store = EmbeddedStore::open_with(
+                    &settings.data_dir,
+                    *fsync_every_commit,
+                    *resemblance_values,
+                )
+                .with_context(|| {
+                    format!(
+                        "opening the embedded store in {}",
+                        settings.data_dir.display()
+                    )
+                })?;
                 Stores {
                     config: Arc::new(CachedConfig::new(Arc::new(store.clone()))),
                     hot: Arc::new(store),

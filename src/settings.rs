@@ -42,12 +42,21 @@ pub enum StoreSettings {
         /// fsync on every commit (power-loss durability) rather than relying on the OS.
         #[serde(default)]
         fsync_every_commit: bool,
+        /// Movements kept for near-duplicate detection (`risk::resemblance`), at most: the
+        /// index lives in memory, 240–530 bytes each; beyond it the oldest go before their
+        /// day is out.
+        #[serde(default = "default_resemblance_values")]
+        resemblance_values: usize,
     },
     /// Redis for hot state, PostgreSQL for configuration.
     Cluster {
         redis_url: String,
         postgres_url: String,
     },
+}
+
+fn default_resemblance_values() -> usize {
+    crate::store::embedded::RESEMBLANCE_VALUES
 }
 
 /// Request limits.
@@ -85,6 +94,7 @@ impl Default for Settings {
             public_url: None,
             store: StoreSettings::Embedded {
                 fsync_every_commit: false,
+                resemblance_values: default_resemblance_values(),
             },
             log_format: "text".into(),
             trusted_proxies: Vec::new(),
@@ -143,6 +153,15 @@ impl Settings {
         if self.limits.max_connections == 0 || self.limits.request_timeout_ms == 0 {
             return Err("max_connections and request_timeout_ms must be positive".into());
         }
+        if let StoreSettings::Embedded {
+            resemblance_values, ..
+        } = self.store
+            && resemblance_values < 1_000
+        {
+            return Err(format!(
+                "store.resemblance_values must be at least 1000, not {resemblance_values}"
+            ));
+        }
         if let Some(bad) = self
             .capacity
             .dedicated_to
@@ -174,15 +193,20 @@ mod tests {
     #[test]
     fn file_layer_parses_and_rejects_unknown_keys() {
         let s = Settings::from_toml(
-            "listen = \"0.0.0.0:9000\"\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n[store]\nengine = \"embedded\"\nfsync_every_commit = true\n",
+            "listen = \"0.0.0.0:9000\"\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n[store]\nengine = \"embedded\"\nfsync_every_commit = true\nresemblance_values = 50000\n",
         )
         .unwrap();
         assert_eq!(s.listen, "0.0.0.0:9000");
         assert!(matches!(
             s.store,
             StoreSettings::Embedded {
-                fsync_every_commit: true
+                fsync_every_commit: true,
+                resemblance_values: 50_000
             }
+        ));
+        assert!(matches!(
+            Settings::from_toml("[store]\nengine = \"embedded\"\n").unwrap().store,
+            StoreSettings::Embedded { resemblance_values, .. } if resemblance_values == 1_000_000
         ));
         assert_eq!(s.proxies().unwrap().len(), 2);
         assert!(Settings::from_toml("lisen = \"x\"").is_err());
@@ -206,5 +230,8 @@ mod tests {
         s.capacity.dedicated_to.push(" ".into());
         assert!(s.validate().unwrap_err().contains("dedicated_to"));
         assert!(Settings::from_toml("[capacity]\nnode_qs = 1\n").is_err());
+        let s = Settings::from_toml("[store]\nengine = \"embedded\"\nresemblance_values = 10\n")
+            .unwrap();
+        assert!(s.validate().unwrap_err().contains("resemblance_values"));
     }
 }

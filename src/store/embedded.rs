@@ -377,16 +377,17 @@ fn bucket_key(scope: &str, bucket: &str) -> BucketKey {
     u64::from_le_bytes(d[..8].try_into().expect("8 of 32 bytes"))
 }
 
-/// Gathered values held in memory, at most (the oldest go first beyond it): a day of 11
-/// answers a second, the last 1,000,000 answers at higher rates. One takes 240 bytes with
-/// its eight buckets' links where buckets are shared, up to 530 where each of its buckets
-/// is new (`store::gathered`'s `memory_per_entry`), so the index stays under about
-/// 0.25–0.55 GB. Reading a full index back on start takes a second or two.
-const GATHER_CAPACITY: usize = 1_000_000;
+/// Gathered values held in memory by default, at most (the oldest go first beyond it;
+/// settings: `store.resemblance_values`): a day of 11 answers a second, the last 1,000,000
+/// answers at higher rates. One takes 240 bytes with its eight buckets' links where
+/// buckets are shared, up to 530 where each of its buckets is new (`store::gathered`'s
+/// `memory_per_entry`), so the index stays under about 0.25–0.55 GB. Reading a full one
+/// back on start takes about a second (0.9 s: `reading_back_a_full_index`).
+pub const RESEMBLANCE_VALUES: usize = 1_000_000;
 
 /// Read `gather_log` back into an index.
-fn read_gathered(conn: &Connection) -> rusqlite::Result<Gathered> {
-    let mut index = Gathered::new(GATHER_CAPACITY);
+fn read_gathered(conn: &Connection, capacity: usize) -> rusqlite::Result<Gathered> {
+    let mut index = Gathered::new(capacity);
     let mut q =
         conn.prepare("SELECT seq, expires_at, buckets, value FROM gather_log ORDER BY seq")?;
     let mut rows = q.query([])?;
@@ -441,6 +442,15 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 impl EmbeddedStore {
     /// Open (creating if needed) `stile.db` in `dir`.
     pub fn open(dir: &Path, fsync_every_commit: bool) -> StoreResult<Self> {
+        Self::open_with(dir, fsync_every_commit, RESEMBLANCE_VALUES)
+    }
+
+    /// [`open`](Self::open), holding at most `resemblance_values` gathered values.
+    pub fn open_with(
+        dir: &Path,
+        fsync_every_commit: bool,
+        resemblance_values: usize,
+    ) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(backend)?;
         let conn = Connection::open(dir.join("stile.db")).map_err(backend)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -470,7 +480,9 @@ impl EmbeddedStore {
                 short.restore(&scope, &key, r.get(2).map_err(backend)?);
             }
         }
-        let gathered = Arc::new(Mutex::new(read_gathered(&conn).map_err(backend)?));
+        let gathered = Arc::new(Mutex::new(
+            read_gathered(&conn, resemblance_values).map_err(backend)?,
+        ));
         conn.set_prepared_statement_cache_capacity(64);
         let (jobs, queue) = mpsc::channel::<Job>();
         let restart = Arc::new(AtomicBool::new(false));
@@ -1320,6 +1332,47 @@ mod tests {
         );
         assert_eq!(store.purge_expired(5_000).await.unwrap(), 23);
         assert_eq!(rows(&store).await.unwrap(), 1, "z");
+    }
+
+    /// How long a start takes to read a full resemblance index back: `cargo test --release
+    /// --lib store::embedded -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a measurement (a few seconds in release)"]
+    async fn reading_back_a_full_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path(), false).unwrap();
+        store
+            .call(|c| {
+                let tx = c.savepoint().map_err(backend)?;
+                {
+                    let mut put = tx
+                        .prepare("INSERT INTO gather_log (seq, expires_at, buckets, value) VALUES (?1, ?2, ?3, ?4)")
+                        .map_err(backend)?;
+                    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+                    for seq in 1..=RESEMBLANCE_VALUES as i64 {
+                        let mut packed = Vec::with_capacity(64);
+                        for t in 0..8u64 {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            packed.extend_from_slice(&((x % 50_000) * 8 + t).to_le_bytes());
+                        }
+                        put.execute(params![seq, i64::MAX, packed, &[9u8; 64][..]])
+                            .map_err(backend)?;
+                    }
+                }
+                tx.commit().map_err(backend)
+            })
+            .await
+            .unwrap();
+        drop(store);
+        let began = std::time::Instant::now();
+        let store = EmbeddedStore::open(dir.path(), false).unwrap();
+        println!(
+            "{} values read back in {:.2} s",
+            store.gathered.lock().unwrap().len(),
+            began.elapsed().as_secs_f64()
+        );
     }
 
     /// Calls that share a commit are all durable once answered, and one that fails does not

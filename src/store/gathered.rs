@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(g.oldest_seq(), None);
     }
 
-    /// Memory per entry, for `GATHER_CAPACITY`'s doc: `cargo test --release --lib
+    /// Memory per entry, for `RESEMBLANCE_VALUES`'s doc: `cargo test --release --lib
     /// store::gathered -- --ignored --nocapture`. Every bucket new (the most a value can
     /// cost), then eight buckets shared by many (one fixed key in eight).
     #[test]
