@@ -699,7 +699,7 @@ impl CycleService {
     }
 
     /// A fresh challenge of `kind` for `scene_id`. Picture types are generated on the
-    /// blocking pool, at most [`image_workers`] at a time, so a flood of image inits cannot
+    /// image workers' threads, [`image_workers`] of them, so a flood of image inits cannot
     /// stall verification; waiting for a worker is fair between tenants and bounded
     /// ([`pool::FairPool`]). A jigsaw is cut from the scene's custom pool when it is active.
     async fn make_challenge(
@@ -720,22 +720,18 @@ impl CycleService {
         } else {
             None
         };
-        let permit = self
+        let made = self
             .images
-            .acquire(tenant_id)
+            .run(tenant_id, move || {
+                let chosen = pool.as_ref().map(|p| {
+                    let (id, image) = &p.images[(seed % p.images.len() as u64) as usize];
+                    (id.as_str(), image)
+                });
+                challenge::generate(kind, seed, chosen)
+            })
             .await
-            .map_err(CycleError::Refused)?;
-        let made = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let chosen = pool.as_ref().map(|p| {
-                let (id, image) = &p.images[(seed % p.images.len() as u64) as usize];
-                (id.as_str(), image)
-            });
-            challenge::generate(kind, seed, chosen)
-        })
-        .await
-        .map_err(|_| CycleError::Busy)?;
-        let made = made?;
+            .map_err(CycleError::Refused)?
+            .ok_or(CycleError::Busy)??;
         if let Some(id) = made.1.image_id() {
             self.stores
                 .config
