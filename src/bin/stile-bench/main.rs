@@ -890,9 +890,13 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
 
     // Each cycle takes a drag of its own (a drag used twice is a replay): (c) ramps up to
     // a few thousand cycles a second, (d) runs about 2,000 a second of its phases.
-    let per_second =
-        if opts.run('c') { 16_000.0 } else { 0.0 } + if opts.run('d') { 3_000.0 } else { 0.0 };
-    let cycle_drags = (per_second * opts.seconds) as usize;
+    let overload_drags = if opts.run('d') {
+        (3_000.0 * opts.seconds) as usize
+    } else {
+        0
+    };
+    let per_second = if opts.run('c') { 16_000.0 } else { 0.0 };
+    let cycle_drags = (per_second * opts.seconds) as usize + overload_drags;
     let flow = Arc::new(Flow {
         pool: Pool::new(&addr, 64),
         addr: addr.clone(),
@@ -914,8 +918,14 @@ async fn suite(opts: Options, exe: PathBuf) -> anyhow::Result<()> {
         let mut peak = 0.0;
         let mut cycle_cpu = f64::NAN;
         loop {
+            // This step's drags, and what must be left after it: the run at half of a peak
+            // no higher than this rate, and (d)'s. (Short `--quick` steps do not saturate
+            // the node, so the ramp climbs until the drags run short.)
             let need = (rate * opts.seconds) as usize;
-            if flow.next_drag.load(std::sync::atomic::Ordering::Relaxed) + need > flow.drags.len() {
+            let after = (rate / 2.0 * opts.seconds) as usize + overload_drags;
+            if flow.next_drag.load(std::sync::atomic::Ordering::Relaxed) + need + after
+                > flow.drags.len()
+            {
                 println!("(c) stopped at {rate:.0}/s: out of prepared drags");
                 break;
             }
