@@ -323,12 +323,14 @@ CREATE TABLE IF NOT EXISTS gather_log (seq INTEGER PRIMARY KEY, expires_at INTEG
 /// moved from `once_marks` (a rowid table: three B-trees per mark) to `single_use`
 /// (without rowid: two), copied over so that no spent token becomes usable again.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let old: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'once_marks'",
-        [],
-        |r| r.get(0),
-    )?;
-    if old {
+    let has_table = |name: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+    };
+    if has_table("once_marks")? {
         conn.execute_batch(
             "BEGIN;
              INSERT OR IGNORE INTO single_use (scope, key, expires_at) SELECT scope, key, expires_at FROM once_marks;
@@ -336,12 +338,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              COMMIT;",
         )?;
     }
-    let old: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'buckets'",
-        [],
-        |r| r.get(0),
-    )?;
-    if old {
+    if has_table("buckets")? {
         // Each old row (one value in one bucket) becomes an entry of its own.
         let tx = conn.unchecked_transaction()?;
         {
@@ -1283,12 +1280,11 @@ mod tests {
         }
         let store = EmbeddedStore::open(dir.path(), false).unwrap();
         let ab = ["a".to_owned(), "b".to_owned()];
-        let held = store
-            .gather("t:drag", &ab, b"new", 8, 5_000, 10)
-            .await
-            .unwrap();
         assert_eq!(
-            held,
+            store
+                .gather("t:drag", &ab, b"new", 8, 5_000, 10)
+                .await
+                .unwrap(),
             vec![vec![2], vec![1], vec![2]],
             "old rows, newest first"
         );
@@ -1302,12 +1298,11 @@ mod tests {
 
         let store = EmbeddedStore::open(dir.path(), false).unwrap();
         let c = ["c".to_owned()];
-        let held = store
-            .gather("t:drag", &c, b"x", 3, 5_000, 10)
-            .await
-            .unwrap();
         assert_eq!(
-            held,
+            store
+                .gather("t:drag", &c, b"x", 3, 5_000, 10)
+                .await
+                .unwrap(),
             vec![vec![19], vec![18], vec![17]],
             "read back in order"
         );
