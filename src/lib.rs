@@ -16,6 +16,7 @@
 //! - [`store`] — storage traits, engines, conformance suite.
 //! - [`http`] — routers, error type, widget/server/admin/ops/demo endpoints.
 //! - [`metrics`] — Prometheus metrics.
+//! - [`logging`] — log lines to stderr from a thread of their own.
 
 pub mod acs3;
 pub mod app;
@@ -28,6 +29,7 @@ pub mod cycle;
 pub mod http;
 pub mod ids;
 pub mod imaging;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod risk;

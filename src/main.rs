@@ -88,17 +88,23 @@ fn load_settings(cli: Cli) -> anyhow::Result<Settings> {
     Ok(s)
 }
 
-fn init_logging(format: &str) {
+/// Log lines go to stderr through `stile::logging` (a thread of their own); the guard
+/// writes what is left when `main` returns.
+fn init_logging(format: &str) -> anyhow::Result<stile::logging::LogGuard> {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("STILE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (sink, guard) = stile::logging::LogSink::new(std::io::stderr())?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(sink);
     if format == "json" {
         builder.json().init();
     } else {
         builder.init();
     }
+    Ok(guard)
 }
 
 async fn shutdown_signal() {
@@ -123,7 +129,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = load_settings(Cli::parse())?;
-    init_logging(&settings.log_format);
+    let _log = init_logging(&settings.log_format)?;
     let data_dir = settings.data_dir.clone();
     let app = Application::build(settings).await?;
     let base = app.base_url();

@@ -222,3 +222,56 @@ async fn a_killed_process_loses_no_acknowledged_change() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// The real binary's log lines (written from a thread of their own) all reach stderr
+/// when it is stopped with SIGTERM, in order and without colour codes in a pipe.
+#[tokio::test]
+async fn log_lines_reach_stderr_when_the_server_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(env!("CARGO_BIN_EXE_stile"))
+        .env("STILE_DATA_DIR", dir.path())
+        .env("STILE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("STILE_LOG", "info")
+        .env_remove("STILE_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status() == StatusCode::OK
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "server did not become ready");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let log = String::from_utf8(out.stderr).unwrap();
+    let serving = log.find("serving").expect("no start-up line");
+    let stopping = log
+        .find("shutting down")
+        .expect("the last lines were not written before exit");
+    assert!(serving < stopping, "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a piped log: {log}"
+    );
+}
