@@ -155,30 +155,38 @@ async fn every_documented_route_is_served() {
     }
 }
 
-/// The real binary, killed with SIGKILL right after acknowledging a change, keeps it.
-#[tokio::test]
-async fn a_killed_process_loses_no_acknowledged_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let start = || {
-        Command::new(env!("CARGO_BIN_EXE_stile"))
-            .env("STILE_DATA_DIR", dir.path())
-            .env("STILE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("STILE_ADMIN_TOKEN", "kill-test-admin-token-000000")
+/// The real binary on a data directory and a free port of its own.
+struct Binary {
+    port: u16,
+    base: String,
+}
+
+impl Binary {
+    fn new() -> Binary {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        Binary {
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The command that starts it on `dir`, its output discarded.
+    fn command(&self, dir: &std::path::Path) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_stile"));
+        c.env("STILE_DATA_DIR", dir)
+            .env("STILE_LISTEN", format!("127.0.0.1:{}", self.port))
             .env_remove("STILE_CONFIG")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let wait_ready = || async {
+            .stderr(Stdio::null());
+        c
+    }
+
+    async fn wait_ready(&self, http: &reqwest::Client) {
         for _ in 0..200 {
-            if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await
                 && r.status() == StatusCode::OK
             {
                 return;
@@ -186,9 +194,24 @@ async fn a_killed_process_loses_no_acknowledged_change() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("server did not become ready");
+    }
+}
+
+/// The real binary, killed with SIGKILL right after acknowledging a change, keeps it.
+#[tokio::test]
+async fn a_killed_process_loses_no_acknowledged_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = Binary::new();
+    let start = || {
+        bin.command(dir.path())
+            .env("STILE_ADMIN_TOKEN", "kill-test-admin-token-000000")
+            .spawn()
+            .unwrap()
     };
+    let http = reqwest::Client::new();
+    let base = &bin.base;
     let mut child = start();
-    wait_ready().await;
+    bin.wait_ready(&http).await;
     let mut ids = Vec::new();
     for i in 0..20 {
         let r = http
@@ -209,7 +232,7 @@ async fn a_killed_process_loses_no_acknowledged_change() {
     child.kill().unwrap();
     child.wait().unwrap();
     let mut child = start();
-    wait_ready().await;
+    bin.wait_ready(&http).await;
     for id in &ids {
         let r = http
             .get(format!("{base}/admin/v1/scenes/{id}"))
@@ -228,32 +251,14 @@ async fn a_killed_process_loses_no_acknowledged_change() {
 #[tokio::test]
 async fn log_lines_reach_stderr_when_the_server_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_stile"))
-        .env("STILE_DATA_DIR", dir.path())
-        .env("STILE_LISTEN", format!("127.0.0.1:{port}"))
+    let bin = Binary::new();
+    let child = bin
+        .command(dir.path())
         .env("STILE_LOG", "info")
-        .env_remove("STILE_CONFIG")
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..200 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == StatusCode::OK
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "server did not become ready");
+    bin.wait_ready(&reqwest::Client::new()).await;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
