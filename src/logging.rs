@@ -357,4 +357,32 @@ mod tests {
             "colour codes in a plain log: {text}"
         );
     }
+
+    /// `log_format = "json"`: one JSON object per line.
+    #[test]
+    fn json_lines_stay_one_object_each() {
+        let kept = Kept::default();
+        let (sink, guard) = LogSink::new(kept.clone()).unwrap();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(sink)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..100 {
+                tracing::info!(n = i, "token verified");
+            }
+        });
+        drop(guard);
+        let text = kept.text();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 100);
+        for (i, l) in lines.iter().enumerate() {
+            assert_eq!(l["fields"]["n"], i);
+            assert_eq!(l["fields"]["message"], "token verified");
+        }
+    }
 }
