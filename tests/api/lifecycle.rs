@@ -158,7 +158,6 @@ async fn every_documented_route_is_served() {
 /// The real binary on a data directory and a free port of its own.
 struct Binary {
     port: u16,
-    base: String,
 }
 
 impl Binary {
@@ -167,10 +166,11 @@ impl Binary {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        Binary {
-            port,
-            base: format!("http://127.0.0.1:{port}"),
-        }
+        Binary { port }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The command that starts it on `dir`, its output discarded.
@@ -186,7 +186,7 @@ impl Binary {
 
     async fn wait_ready(&self, http: &reqwest::Client) {
         for _ in 0..200 {
-            if let Ok(r) = http.get(format!("{}/readyz", self.base)).send().await
+            if let Ok(r) = http.get(format!("{}/readyz", self.base())).send().await
                 && r.status() == StatusCode::OK
             {
                 return;
@@ -209,7 +209,7 @@ async fn a_killed_process_loses_no_acknowledged_change() {
             .unwrap()
     };
     let http = reqwest::Client::new();
-    let base = &bin.base;
+    let base = bin.base();
     let mut child = start();
     bin.wait_ready(&http).await;
     let mut ids = Vec::new();
