@@ -145,9 +145,62 @@ fn aan(b: &mut [[f32; 8]; 8]) {
 /// again. The result is transposed: `b[u][v]` holds horizontal frequency u, vertical v.
 fn fdct(b: &mut [[f32; 8]; 8]) {
     aan(b);
+    transpose(b);
+    aan(b);
+}
+
+/// `b` transposed, element by element: what [`transpose`] does where there is no SSE, and
+/// what its tests compare it with.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse"), allow(dead_code))]
+#[inline(always)]
+fn transpose_scalar(b: &mut [[f32; 8]; 8]) {
     let t = *b;
     *b = std::array::from_fn(|i| std::array::from_fn(|j| t[j][i]));
-    aan(b);
+}
+
+/// `b` transposed. On x86-64 as four 4×4 transposes of SSE registers (eight shuffles
+/// each, through `safe_arch`'s safe wrappers): the compiler writes the element-by-element
+/// version as 194 scalar moves, which took about 40% of the transform's time.
+#[inline(always)]
+fn transpose(b: &mut [[f32; 8]; 8]) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    {
+        use safe_arch::{
+            m128, move_high_low_m128, move_low_high_m128, unpack_high_m128, unpack_low_m128,
+        };
+        // The 4×4 quarter whose top-left is row r, column c, transposed.
+        let quarter = |b: &[[f32; 8]; 8], r: usize, c: usize| -> [[f32; 4]; 4] {
+            let [w, x, y, z] = std::array::from_fn(|i| {
+                let mut row = [0.0f32; 4];
+                row.copy_from_slice(&b[r + i][c..c + 4]);
+                m128::from_array(row)
+            });
+            let (lo_wx, lo_yz) = (unpack_low_m128(w, x), unpack_low_m128(y, z));
+            let (hi_wx, hi_yz) = (unpack_high_m128(w, x), unpack_high_m128(y, z));
+            [
+                move_low_high_m128(lo_wx, lo_yz),
+                move_high_low_m128(lo_yz, lo_wx),
+                move_low_high_m128(hi_wx, hi_yz),
+                move_high_low_m128(hi_yz, hi_wx),
+            ]
+            .map(m128::to_array)
+        };
+        let (tl, tr, bl, br) = (
+            quarter(b, 0, 0),
+            quarter(b, 0, 4),
+            quarter(b, 4, 0),
+            quarter(b, 4, 4),
+        );
+        // The top-right quarter goes to the bottom left, and the other way round.
+        for i in 0..4 {
+            b[i][..4].copy_from_slice(&tl[i]);
+            b[i][4..].copy_from_slice(&bl[i]);
+            b[4 + i][..4].copy_from_slice(&tr[i]);
+            b[4 + i][4..].copy_from_slice(&br[i]);
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    transpose_scalar(b);
 }
 
 /// A Huffman code table: code and length per symbol (length 0 = never used).
@@ -701,6 +754,20 @@ mod tests {
         }
         assert_eq!(&ZIGZAG[..10], &[0, 1, 8, 16, 9, 2, 3, 10, 17, 24]);
         assert_eq!(ZIGZAG[63], 63);
+    }
+
+    #[test]
+    fn the_transpose_moves_every_element_to_its_mirror_place() {
+        let b: [[f32; 8]; 8] = std::array::from_fn(|i| std::array::from_fn(|j| (i * 8 + j) as f32));
+        let (mut fast, mut plain) = (b, b);
+        transpose(&mut fast);
+        transpose_scalar(&mut plain);
+        for i in 0..8 {
+            for j in 0..8 {
+                assert_eq!(fast[i][j], b[j][i], "({i}, {j})");
+                assert_eq!(plain[i][j], b[j][i], "({i}, {j})");
+            }
+        }
     }
 
     #[test]
