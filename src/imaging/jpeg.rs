@@ -503,23 +503,13 @@ fn scan(c: &Canvas, seed: u64, grain: f32, quant: &Quant, sink: &mut impl Sink, 
             let out = &mut st.y[r * pw..(r + 1) * pw];
             let noise = &g[off..off + w];
             off = (off + w) % (g.len() / 2);
-            for ((o, px), &n) in out.iter_mut().zip(&c.px[y * w..(y + 1) * w]).zip(noise) {
-                let [r, gr, b] = clamp3(*px);
-                *o = 0.299 * r + 0.587 * gr + 0.114 * b - 128.0 + f32::from(n) * k;
-            }
+            colour::luma(&mut out[..w], &c.px[y * w..(y + 1) * w], noise, k);
             // Pad the row by repeating its last pixel.
             let last = out[w - 1];
             out[w..].fill(last);
         }
         // Chroma: the mean colour of each 2×2 square, converted. (An odd last column or
         // row pairs with itself.)
-        let chroma = |s: [f32; 3]| {
-            let [r, g, b] = s.map(|v| v * 0.25);
-            (
-                -0.168_736 * r - 0.331_264 * g + 0.5 * b,
-                0.5 * r - 0.418_688 * g - 0.081_312 * b,
-            )
-        };
         for r in 0..8 {
             let cy = my * 8 + r;
             if cy >= hh {
@@ -533,25 +523,18 @@ fn scan(c: &Canvas, seed: u64, grain: f32, quant: &Quant, sink: &mut impl Sink, 
                 &mut st.cb[r * cw..(r + 1) * cw],
                 &mut st.cr[r * cw..(r + 1) * cw],
             );
-            for (((pa, pb), ob), or) in a
-                .chunks_exact(2)
-                .zip(b.chunks_exact(2))
-                .zip(ocb.iter_mut())
-                .zip(ocr.iter_mut())
-            {
-                let s: [f32; 3] = std::array::from_fn(|i| {
-                    clamp255(pa[0][i])
-                        + clamp255(pa[1][i])
-                        + clamp255(pb[0][i])
-                        + clamp255(pb[1][i])
-                });
-                (*ob, *or) = chroma(s);
-            }
+            let pairs = w / 2;
+            colour::chroma(
+                &mut ocb[..pairs],
+                &mut ocr[..pairs],
+                &a[..2 * pairs],
+                &b[..2 * pairs],
+            );
             if w % 2 == 1 {
                 let (pa, pb) = (a[w - 1], b[w - 1]);
                 let s: [f32; 3] =
                     std::array::from_fn(|i| 2.0 * (clamp255(pa[i]) + clamp255(pb[i])));
-                (ocb[hw - 1], ocr[hw - 1]) = chroma(s);
+                (ocb[hw - 1], ocr[hw - 1]) = colour::cb_cr(s);
             }
             let (lb, lr) = (ocb[hw - 1], ocr[hw - 1]);
             ocb[hw..].fill(lb);
@@ -570,16 +553,201 @@ fn scan(c: &Canvas, seed: u64, grain: f32, quant: &Quant, sink: &mut impl Sink, 
     }
 }
 
+/// Colour conversion of canvas rows into the level-shifted planes. The canvas holds
+/// pixels as `[f32; 3]`, and the compiler reads those one channel at a time; on x86-64
+/// four pixels (three SSE registers) are split into a register of reds, one of greens and
+/// one of blues by eight shuffles instead. Every value is computed by the same operations
+/// in the same order either way, so the bytes out do not depend on which path ran.
+mod colour {
+    use super::super::canvas::{Rgb, clamp255};
+
+    /// Luma of one pixel, level-shifted, plus grain `n · k`.
+    #[inline(always)]
+    fn luma1(p: Rgb, n: i8, k: f32) -> f32 {
+        let [r, g, b] = p.map(clamp255);
+        0.299 * r + 0.587 * g + 0.114 * b - 128.0 + f32::from(n) * k
+    }
+
+    /// Cb and Cr of `s`, the sum of four clamped pixels.
+    #[inline(always)]
+    pub(super) fn cb_cr(s: Rgb) -> (f32, f32) {
+        let [r, g, b] = s.map(|v| v * 0.25);
+        (
+            -0.168_736 * r - 0.331_264 * g + 0.5 * b,
+            0.5 * r - 0.418_688 * g - 0.081_312 * b,
+        )
+    }
+
+    /// Cb and Cr of the 2×2 square `a[0], a[1]` over `b[0], b[1]`.
+    #[inline(always)]
+    fn square(a: &[Rgb], b: &[Rgb]) -> (f32, f32) {
+        cb_cr(std::array::from_fn(|i| {
+            clamp255(a[0][i]) + clamp255(a[1][i]) + clamp255(b[0][i]) + clamp255(b[1][i])
+        }))
+    }
+
+    /// `out[i]` = the luma of `px[i]` with grain `noise[i] · k` (all three the same length).
+    pub(super) fn luma(out: &mut [f32], px: &[Rgb], noise: &[i8], k: f32) {
+        let done = simd::luma(out, px, noise, k);
+        for ((o, &p), &n) in out[done..].iter_mut().zip(&px[done..]).zip(&noise[done..]) {
+            *o = luma1(p, n, k);
+        }
+    }
+
+    /// `cb[i]`, `cr[i]` = the chroma of the square `a[2i], a[2i + 1]` over `b[2i], b[2i + 1]`
+    /// (`a` and `b` twice as long as `cb` and `cr`).
+    pub(super) fn chroma(cb: &mut [f32], cr: &mut [f32], a: &[Rgb], b: &[Rgb]) {
+        let done = simd::chroma(cb, cr, a, b);
+        for (((ob, or), pa), pb) in cb[done..]
+            .iter_mut()
+            .zip(&mut cr[done..])
+            .zip(a[2 * done..].chunks_exact(2))
+            .zip(b[2 * done..].chunks_exact(2))
+        {
+            (*ob, *or) = square(pa, pb);
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) mod scalar {
+        use super::*;
+
+        pub fn luma(out: &mut [f32], px: &[Rgb], noise: &[i8], k: f32) {
+            for ((o, &p), &n) in out.iter_mut().zip(px).zip(noise) {
+                *o = luma1(p, n, k);
+            }
+        }
+
+        pub fn chroma(cb: &mut [f32], cr: &mut [f32], a: &[Rgb], b: &[Rgb]) {
+            for (((ob, or), pa), pb) in cb
+                .iter_mut()
+                .zip(cr.iter_mut())
+                .zip(a.chunks_exact(2))
+                .zip(b.chunks_exact(2))
+            {
+                (*ob, *or) = square(pa, pb);
+            }
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    mod simd {
+        use super::Rgb;
+        use safe_arch::{m128, max_m128, min_m128, set_splat_m128, shuffle_abi_f32_all_m128};
+
+        /// `shufps` selector: lanes 0 and 1 from the first operand's `i0`, `i1`, lanes 2
+        /// and 3 from the second's `i2`, `i3`.
+        const fn sel(i0: i32, i1: i32, i2: i32, i3: i32) -> i32 {
+            i0 | i1 << 2 | i2 << 4 | i3 << 6
+        }
+
+        /// Four pixels, clamped to 0‥255 (NaN to 0, as `clamp255`), as registers of reds,
+        /// greens and blues.
+        #[inline(always)]
+        fn planes(px: &[Rgb]) -> [m128; 3] {
+            let f = px.as_flattened();
+            let load = |i: usize| {
+                let mut v = [0.0f32; 4];
+                v.copy_from_slice(&f[i..i + 4]);
+                m128::from_array(v)
+            };
+            // a = r0 g0 b0 r1, b = g1 b1 r2 g2, c = b2 r3 g3 b3.
+            let (a, b, c) = (load(0), load(4), load(8));
+            let r = {
+                let bc = shuffle_abi_f32_all_m128::<{ sel(2, 2, 1, 1) }>(b, c); // b2 _ c1 _
+                shuffle_abi_f32_all_m128::<{ sel(0, 3, 0, 2) }>(a, bc)
+            };
+            let g = {
+                let ab = shuffle_abi_f32_all_m128::<{ sel(1, 1, 0, 0) }>(a, b); // a1 _ b0 _
+                let bc = shuffle_abi_f32_all_m128::<{ sel(3, 3, 2, 2) }>(b, c); // b3 _ c2 _
+                shuffle_abi_f32_all_m128::<{ sel(0, 2, 0, 2) }>(ab, bc)
+            };
+            let bl = {
+                let ab = shuffle_abi_f32_all_m128::<{ sel(2, 2, 1, 1) }>(a, b); // a2 _ b1 _
+                let cc = shuffle_abi_f32_all_m128::<{ sel(0, 0, 3, 3) }>(c, c); // c0 _ c3 _
+                shuffle_abi_f32_all_m128::<{ sel(0, 2, 0, 2) }>(ab, cc)
+            };
+            // maxps gives its second operand when the first is NaN: NaN becomes 0.
+            let (zero, top) = (set_splat_m128(0.0), set_splat_m128(255.0));
+            [r, g, bl].map(|v| min_m128(max_m128(v, zero), top))
+        }
+
+        /// Luma of the first multiple of four pixels; returns how many were done.
+        pub(super) fn luma(out: &mut [f32], px: &[Rgb], noise: &[i8], k: f32) -> usize {
+            let (kr, kg, kb) = (
+                set_splat_m128(0.299),
+                set_splat_m128(0.587),
+                set_splat_m128(0.114),
+            );
+            let (shift, kk) = (set_splat_m128(128.0), set_splat_m128(k));
+            let n = out.len().min(px.len()).min(noise.len()) / 4 * 4;
+            for ((o, p), g) in out[..n]
+                .chunks_exact_mut(4)
+                .zip(px[..n].chunks_exact(4))
+                .zip(noise[..n].chunks_exact(4))
+            {
+                let [r, gr, b] = planes(p);
+                let grain = m128::from_array([0, 1, 2, 3].map(|i| f32::from(g[i])));
+                let y = kr * r + kg * gr + kb * b - shift + grain * kk;
+                o.copy_from_slice(&y.to_array());
+            }
+            n
+        }
+
+        /// Chroma of the first multiple of four squares; returns how many were done.
+        pub(super) fn chroma(cb: &mut [f32], cr: &mut [f32], a: &[Rgb], b: &[Rgb]) -> usize {
+            const EVEN: i32 = sel(0, 2, 0, 2);
+            const ODD: i32 = sel(1, 3, 1, 3);
+            let quarter = set_splat_m128(0.25);
+            let (b_r, b_g, b_b) = (
+                set_splat_m128(-0.168_736),
+                set_splat_m128(0.331_264),
+                set_splat_m128(0.5),
+            );
+            let (r_g, r_b) = (set_splat_m128(0.418_688), set_splat_m128(0.081_312));
+            let n = cb.len().min(cr.len()).min(a.len() / 2).min(b.len() / 2) / 4 * 4;
+            for (((ob, or), pa), pb) in cb[..n]
+                .chunks_exact_mut(4)
+                .zip(cr[..n].chunks_exact_mut(4))
+                .zip(a[..2 * n].chunks_exact(8))
+                .zip(b[..2 * n].chunks_exact(8))
+            {
+                let (a0, a1) = (planes(&pa[..4]), planes(&pa[4..]));
+                let (b0, b1) = (planes(&pb[..4]), planes(&pb[4..]));
+                // Per channel: left of a + right of a + left of b + right of b.
+                let s: [m128; 3] = std::array::from_fn(|c| {
+                    shuffle_abi_f32_all_m128::<EVEN>(a0[c], a1[c])
+                        + shuffle_abi_f32_all_m128::<ODD>(a0[c], a1[c])
+                        + shuffle_abi_f32_all_m128::<EVEN>(b0[c], b1[c])
+                        + shuffle_abi_f32_all_m128::<ODD>(b0[c], b1[c])
+                });
+                let [r, g, bl] = s.map(|v| v * quarter);
+                ob.copy_from_slice(&(b_r * r - b_g * g + b_b * bl).to_array());
+                or.copy_from_slice(&(b_b * r - r_g * g - r_b * bl).to_array());
+            }
+            n
+        }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    mod simd {
+        use super::Rgb;
+
+        pub(super) fn luma(_: &mut [f32], _: &[Rgb], _: &[i8], _: f32) -> usize {
+            0
+        }
+
+        pub(super) fn chroma(_: &mut [f32], _: &mut [f32], _: &[Rgb], _: &[Rgb]) -> usize {
+            0
+        }
+    }
+}
+
 /// Rounds to the nearest integer (ties to even) for |v| < 2²², by adding 1.5 · 2²³ so that
 /// the integer lands in the low mantissa bits: no libm call, and it vectorises.
 #[inline]
 fn round(v: f32) -> i32 {
     (v + 12_582_912.0).to_bits() as i32 - 0x4B40_0000
-}
-
-#[inline]
-fn clamp3(p: [f32; 3]) -> [f32; 3] {
-    p.map(clamp255)
 }
 
 /// Transforms, quantises and codes the 8×8 block whose top-left is `plane[at]`.
@@ -726,8 +894,9 @@ fn header(out: &mut Vec<u8>, w: u16, h: u16, quant: &Quant, tables: &Tables) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::canvas::Rgb;
     use super::*;
-    use rand::SeedableRng;
+    use rand::{Rng, SeedableRng};
 
     fn decode(bytes: &[u8]) -> image::RgbImage {
         image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)
@@ -754,6 +923,46 @@ mod tests {
         }
         assert_eq!(&ZIGZAG[..10], &[0, 1, 8, 16, 9, 2, 3, 10, 17, 24]);
         assert_eq!(ZIGZAG[63], 63);
+    }
+
+    /// Rows of awkward pixels: ordinary values, values outside 0‥255, negative zero and
+    /// NaN, in lengths that leave a remainder after the four-pixel groups.
+    fn awkward_rows(rng: &mut impl rand::Rng, n: usize) -> Vec<Rgb> {
+        (0..n)
+            .map(|_| {
+                std::array::from_fn(|_| match rng.random_range(0..10) {
+                    0 => rng.random_range(-80.0..0.0),
+                    1 => rng.random_range(255.0..400.0),
+                    2 => f32::NAN,
+                    3 => -0.0,
+                    _ => rng.random_range(0.0..255.0),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn colour_conversion_gives_the_same_bits_on_every_path() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for n in [0, 1, 3, 4, 7, 8, 9, 16, 31, 300] {
+            let px = awkward_rows(&mut rng, n);
+            let noise: Vec<i8> = (0..n).map(|_| rng.random_range(-8..=8)).collect();
+            let (mut fast, mut plain) = (vec![0.0f32; n], vec![1.0f32; n]);
+            colour::luma(&mut fast, &px, &noise, 0.375);
+            colour::scalar::luma(&mut plain, &px, &noise, 0.375);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&plain), "luma of {n} pixels");
+
+            let below = awkward_rows(&mut rng, n);
+            let m = n / 2;
+            let (mut cb, mut cr) = (vec![0.0f32; m], vec![0.0f32; m]);
+            let (mut pcb, mut pcr) = (vec![1.0f32; m], vec![1.0f32; m]);
+            colour::chroma(&mut cb, &mut cr, &px[..2 * m], &below[..2 * m]);
+            colour::scalar::chroma(&mut pcb, &mut pcr, &px[..2 * m], &below[..2 * m]);
+            assert_eq!(bits(&cb), bits(&pcb), "Cb of {m} squares");
+            assert_eq!(bits(&cr), bits(&pcr), "Cr of {m} squares");
+            assert!(cb.iter().chain(&cr).chain(&fast).all(|v| v.is_finite()));
+        }
     }
 
     #[test]
