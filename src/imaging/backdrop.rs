@@ -348,10 +348,13 @@ fn terrain(c: &mut Canvas, rng: &mut impl Rng) {
         .collect();
     let bands = rng.random_range(1.0..3.0);
     let last = palette.len() - 1;
-    f.for_each_upscaled(c.w, c.h, |i, v| {
-        let t = ((v * bands * 0.5 + 0.5).rem_euclid(1.0)) * last as f32;
-        let k = (t as usize).min(last - 1);
-        c.px[i] = mix(palette[k], palette[k + 1], t - k as f32);
+    let w = c.w;
+    f.rows_upscaled(w, c.h, |y, values| {
+        for (p, &v) in c.px[y * w..(y + 1) * w].iter_mut().zip(values) {
+            let t = ((v * bands * 0.5 + 0.5).rem_euclid(1.0)) * last as f32;
+            let k = (t as usize).min(last - 1);
+            *p = mix(palette[k], palette[k + 1], t - k as f32);
+        }
     });
     // Pebbles with a rim.
     for _ in 0..rng.random_range(5..20) {

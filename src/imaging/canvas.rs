@@ -226,12 +226,13 @@ impl Canvas {
     /// to the whole canvas. The field is bilinearly upscaled.
     pub fn add_field(&mut self, field: &Field, amp: f32, tint: Rgb) {
         let (w, h) = (self.w, self.h);
-        field.for_each_upscaled(w, h, |i, v| {
-            let p = &mut self.px[i];
-            let d = v * amp;
-            p[0] += d * tint[0];
-            p[1] += d * tint[1];
-            p[2] += d * tint[2];
+        field.rows_upscaled(w, h, |y, values| {
+            for (p, &v) in self.px[y * w..(y + 1) * w].iter_mut().zip(values) {
+                let d = v * amp;
+                p[0] += d * tint[0];
+                p[1] += d * tint[1];
+                p[2] += d * tint[2];
+            }
         });
     }
 
@@ -648,17 +649,20 @@ impl Field {
         Field { w, h, v }
     }
 
-    /// Calls `f(index, value)` for every pixel of a `cw × ch` canvas, bilinearly upscaling.
-    pub fn for_each_upscaled(&self, cw: usize, ch: usize, mut f: impl FnMut(usize, f32)) {
+    /// Calls `f(y, row)` for every row `y` of a `cw × ch` canvas with the field's values
+    /// for that row (`cw` of them), bilinearly upscaled. Whole rows rather than a call per
+    /// pixel, so that what the caller does with them runs as a plain loop over two slices.
+    pub fn rows_upscaled(&self, cw: usize, ch: usize, mut f: impl FnMut(usize, &[f32])) {
         if (self.w, self.h) == (cw, ch) {
-            for (i, &v) in self.v.iter().enumerate() {
-                f(i, v);
+            for (y, row) in self.v.chunks_exact(cw).enumerate() {
+                f(y, row);
             }
             return;
         }
         let kx = self.w as f32 / cw as f32;
         let ky = self.h as f32 / ch as f32;
-        // Column lookups are the same on every row: compute them once.
+        // Every field row interpolated across the canvas's columns once, then two of those
+        // blended per canvas row.
         let cols: Vec<(usize, usize, f32)> = (0..cw)
             .map(|x| {
                 let fx = ((x as f32 + 0.5) * kx - 0.5).clamp(0.0, (self.w - 1) as f32);
@@ -666,18 +670,27 @@ impl Field {
                 (ix, (ix + 1).min(self.w - 1), fx - ix as f32)
             })
             .collect();
+        let mut across = Vec::with_capacity(self.h * cw);
+        for r in self.v.chunks_exact(self.w) {
+            across.extend(
+                cols.iter()
+                    .map(|&(ix, jx, tx)| r[ix] + (r[jx] - r[ix]) * tx),
+            );
+        }
+        let mut row = vec![0.0f32; cw];
         for y in 0..ch {
             let fy = ((y as f32 + 0.5) * ky - 0.5).clamp(0.0, (self.h - 1) as f32);
             let iy = fy as usize;
             let jy = (iy + 1).min(self.h - 1);
             let ty = fy - iy as f32;
-            let r0 = &self.v[iy * self.w..(iy + 1) * self.w];
-            let r1 = &self.v[jy * self.w..(jy + 1) * self.w];
-            for (x, &(ix, jx, tx)) in cols.iter().enumerate() {
-                let top = r0[ix] + (r0[jx] - r0[ix]) * tx;
-                let bot = r1[ix] + (r1[jx] - r1[ix]) * tx;
-                f(y * cw + x, top + (bot - top) * ty);
+            let (top, bot) = (
+                &across[iy * cw..(iy + 1) * cw],
+                &across[jy * cw..(jy + 1) * cw],
+            );
+            for ((o, &t), &b) in row.iter_mut().zip(top).zip(bot) {
+                *o = t + (b - t) * ty;
             }
+            f(y, &row);
         }
     }
 }
