@@ -482,7 +482,7 @@ fn scan(c: &Canvas, seed: u64, grain: f32, quant: &Quant, sink: &mut impl Sink, 
     let (w, h) = (c.w, c.h);
     let (pw, ph) = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
     let cw = pw / 2;
-    let (hw, hh) = (w.div_ceil(2), h.div_ceil(2));
+    let hw = w.div_ceil(2);
     st.y.resize(pw * 16, 0.0);
     st.cb.resize(cw * 8, 0.0);
     st.cr.resize(cw * 8, 0.0);
@@ -491,45 +491,60 @@ fn scan(c: &Canvas, seed: u64, grain: f32, quant: &Quant, sink: &mut impl Sink, 
     let k = grain.clamp(0.0, 8.0) / 8.0;
     let mut off = ((seed ^ (seed >> 32)) as usize) % (g.len() / 2);
     let mut pred = [0i32; 3];
+    let half = g.len() / 2;
     for my in 0..ph / 16 {
-        for r in 0..16 {
-            let y = my * 16 + r;
-            if y >= h {
-                // Below the picture: repeat the row above (the first row of a stripe is
-                // always inside the picture).
-                st.y.copy_within((r - 1) * pw..r * pw, r * pw);
-                continue;
-            }
-            let out = &mut st.y[r * pw..(r + 1) * pw];
-            let noise = &g[off..off + w];
-            off = (off + w) % (g.len() / 2);
-            colour::luma(&mut out[..w], &c.px[y * w..(y + 1) * w], noise, k);
-            // Pad the row by repeating its last pixel.
-            let last = out[w - 1];
-            out[w..].fill(last);
-        }
-        // Chroma: the mean colour of each 2×2 square, converted. (An odd last column or
-        // row pairs with itself.)
+        // Each chroma row with its two luma rows: the chroma of a 2×2 square is the mean
+        // of its four pixels, converted (an odd last column or row pairs with itself).
         for r in 0..8 {
-            let cy = my * 8 + r;
-            if cy >= hh {
+            let (ya, yb) = (my * 16 + 2 * r, my * 16 + 2 * r + 1);
+            if ya >= h {
+                // Below the picture: repeat the rows above (the first row of a stripe is
+                // always inside the picture).
+                st.y.copy_within((2 * r - 1) * pw..2 * r * pw, 2 * r * pw);
+                st.y.copy_within(2 * r * pw..(2 * r + 1) * pw, (2 * r + 1) * pw);
                 st.cb.copy_within((r - 1) * cw..r * cw, r * cw);
                 st.cr.copy_within((r - 1) * cw..r * cw, r * cw);
                 continue;
             }
-            let (r0, r1) = (2 * cy, (2 * cy + 1).min(h - 1));
-            let (a, b) = (&c.px[r0 * w..(r0 + 1) * w], &c.px[r1 * w..(r1 + 1) * w]);
+            let (la, lb) = st.y[2 * r * pw..(2 * r + 2) * pw].split_at_mut(pw);
             let (ocb, ocr) = (
                 &mut st.cb[r * cw..(r + 1) * cw],
                 &mut st.cr[r * cw..(r + 1) * cw],
             );
             let pairs = w / 2;
-            colour::chroma(
-                &mut ocb[..pairs],
-                &mut ocr[..pairs],
-                &a[..2 * pairs],
-                &b[..2 * pairs],
-            );
+            let a = &c.px[ya * w..(ya + 1) * w];
+            let na = &g[off..off + w];
+            off = (off + w) % half;
+            let b = if yb < h {
+                let b = &c.px[yb * w..(yb + 1) * w];
+                let nb = &g[off..off + w];
+                off = (off + w) % half;
+                colour::rows(
+                    [&mut la[..w], &mut lb[..w]],
+                    (&mut ocb[..pairs], &mut ocr[..pairs]),
+                    [a, b],
+                    [na, nb],
+                    k,
+                );
+                // Pad the row by repeating its last pixel.
+                let last = lb[w - 1];
+                lb[w..].fill(last);
+                b
+            } else {
+                colour::luma(&mut la[..w], a, na, k);
+                colour::chroma(
+                    &mut ocb[..pairs],
+                    &mut ocr[..pairs],
+                    &a[..2 * pairs],
+                    &a[..2 * pairs],
+                );
+                a
+            };
+            let last = la[w - 1];
+            la[w..].fill(last);
+            if yb >= h {
+                lb.copy_from_slice(la);
+            }
             if w % 2 == 1 {
                 let (pa, pb) = (a[w - 1], b[w - 1]);
                 let s: [f32; 3] =
@@ -608,6 +623,27 @@ mod colour {
         }
     }
 
+    /// Two rows at once: the luma of `a` and of `b` (with their grain) and the chroma of
+    /// the squares they form — each pixel read and split into channels once for both.
+    pub(super) fn rows(
+        [ya, yb]: [&mut [f32]; 2],
+        (cb, cr): (&mut [f32], &mut [f32]),
+        [a, b]: [&[Rgb]; 2],
+        [na, nb]: [&[i8]; 2],
+        k: f32,
+    ) {
+        let done = simd::rows([ya, yb], (cb, cr), [a, b], [na, nb], k);
+        luma(&mut ya[done..], &a[done..], &na[done..], k);
+        luma(&mut yb[done..], &b[done..], &nb[done..], k);
+        let pairs = cb.len();
+        chroma(
+            &mut cb[done / 2..],
+            &mut cr[done / 2..],
+            &a[done..2 * pairs],
+            &b[done..2 * pairs],
+        );
+    }
+
     #[cfg(test)]
     pub(super) mod scalar {
         use super::*;
@@ -672,39 +708,113 @@ mod colour {
             [r, g, bl].map(|v| min_m128(max_m128(v, zero), top))
         }
 
+        /// Luma of four pixels' planes, level-shifted, plus their grain.
+        struct Luma {
+            weights: [m128; 3],
+            shift: m128,
+            k: m128,
+        }
+
+        impl Luma {
+            fn new(k: f32) -> Luma {
+                Luma {
+                    weights: [0.299, 0.587, 0.114].map(set_splat_m128),
+                    shift: set_splat_m128(128.0),
+                    k: set_splat_m128(k),
+                }
+            }
+
+            #[inline(always)]
+            fn of(&self, [r, g, b]: &[m128; 3], noise: &[i8]) -> [f32; 4] {
+                let [kr, kg, kb] = self.weights;
+                let grain = m128::from_array([0, 1, 2, 3].map(|i| f32::from(noise[i])));
+                (kr * *r + kg * *g + kb * *b - self.shift + grain * self.k).to_array()
+            }
+        }
+
+        /// Cb and Cr of four 2×2 squares: eight pixels of a row over eight of the next,
+        /// each as the planes of two groups of four.
+        struct Chroma {
+            quarter: m128,
+            cb: [m128; 3],
+            cr: [m128; 3],
+        }
+
+        impl Chroma {
+            fn new() -> Chroma {
+                Chroma {
+                    quarter: set_splat_m128(0.25),
+                    cb: [-0.168_736, 0.331_264, 0.5].map(set_splat_m128),
+                    cr: [0.5, 0.418_688, 0.081_312].map(set_splat_m128),
+                }
+            }
+
+            #[inline(always)]
+            fn of(&self, a: &[[m128; 3]; 2], b: &[[m128; 3]; 2]) -> ([f32; 4], [f32; 4]) {
+                const EVEN: i32 = sel(0, 2, 0, 2);
+                const ODD: i32 = sel(1, 3, 1, 3);
+                // Per channel: left of a + right of a + left of b + right of b.
+                let s: [m128; 3] = std::array::from_fn(|c| {
+                    shuffle_abi_f32_all_m128::<EVEN>(a[0][c], a[1][c])
+                        + shuffle_abi_f32_all_m128::<ODD>(a[0][c], a[1][c])
+                        + shuffle_abi_f32_all_m128::<EVEN>(b[0][c], b[1][c])
+                        + shuffle_abi_f32_all_m128::<ODD>(b[0][c], b[1][c])
+                });
+                let [r, g, bl] = s.map(|v| v * self.quarter);
+                let ([br, bg, bb], [rr, rg, rb]) = (self.cb, self.cr);
+                (
+                    (br * r - bg * g + bb * bl).to_array(),
+                    (rr * r - rg * g - rb * bl).to_array(),
+                )
+            }
+        }
+
         /// Luma of the first multiple of four pixels; returns how many were done.
         pub(super) fn luma(out: &mut [f32], px: &[Rgb], noise: &[i8], k: f32) -> usize {
-            let (kr, kg, kb) = (
-                set_splat_m128(0.299),
-                set_splat_m128(0.587),
-                set_splat_m128(0.114),
-            );
-            let (shift, kk) = (set_splat_m128(128.0), set_splat_m128(k));
+            let lum = Luma::new(k);
             let n = out.len().min(px.len()).min(noise.len()) / 4 * 4;
             for ((o, p), g) in out[..n]
                 .chunks_exact_mut(4)
                 .zip(px[..n].chunks_exact(4))
                 .zip(noise[..n].chunks_exact(4))
             {
-                let [r, gr, b] = planes(p);
-                let grain = m128::from_array([0, 1, 2, 3].map(|i| f32::from(g[i])));
-                let y = kr * r + kg * gr + kb * b - shift + grain * kk;
-                o.copy_from_slice(&y.to_array());
+                o.copy_from_slice(&lum.of(&planes(p), g));
+            }
+            n
+        }
+
+        /// [`super::rows`] for the first multiple of eight pixels; returns how many were done.
+        pub(super) fn rows(
+            [ya, yb]: [&mut [f32]; 2],
+            (cb, cr): (&mut [f32], &mut [f32]),
+            [a, b]: [&[Rgb]; 2],
+            [na, nb]: [&[i8]; 2],
+            k: f32,
+        ) -> usize {
+            let n = [ya.len(), yb.len(), a.len(), b.len(), na.len(), nb.len()]
+                .into_iter()
+                .fold(2 * cb.len().min(cr.len()), usize::min)
+                / 8
+                * 8;
+            let (lum, chr) = (Luma::new(k), Chroma::new());
+            for i in (0..n).step_by(8) {
+                let pa = [planes(&a[i..i + 4]), planes(&a[i + 4..i + 8])];
+                let pb = [planes(&b[i..i + 4]), planes(&b[i + 4..i + 8])];
+                for h in 0..2 {
+                    let at = i + 4 * h;
+                    ya[at..at + 4].copy_from_slice(&lum.of(&pa[h], &na[at..at + 4]));
+                    yb[at..at + 4].copy_from_slice(&lum.of(&pb[h], &nb[at..at + 4]));
+                }
+                let (ob, or) = chr.of(&pa, &pb);
+                cb[i / 2..i / 2 + 4].copy_from_slice(&ob);
+                cr[i / 2..i / 2 + 4].copy_from_slice(&or);
             }
             n
         }
 
         /// Chroma of the first multiple of four squares; returns how many were done.
         pub(super) fn chroma(cb: &mut [f32], cr: &mut [f32], a: &[Rgb], b: &[Rgb]) -> usize {
-            const EVEN: i32 = sel(0, 2, 0, 2);
-            const ODD: i32 = sel(1, 3, 1, 3);
-            let quarter = set_splat_m128(0.25);
-            let (b_r, b_g, b_b) = (
-                set_splat_m128(-0.168_736),
-                set_splat_m128(0.331_264),
-                set_splat_m128(0.5),
-            );
-            let (r_g, r_b) = (set_splat_m128(0.418_688), set_splat_m128(0.081_312));
+            let chr = Chroma::new();
             let n = cb.len().min(cr.len()).min(a.len() / 2).min(b.len() / 2) / 4 * 4;
             for (((ob, or), pa), pb) in cb[..n]
                 .chunks_exact_mut(4)
@@ -712,18 +822,10 @@ mod colour {
                 .zip(a[..2 * n].chunks_exact(8))
                 .zip(b[..2 * n].chunks_exact(8))
             {
-                let (a0, a1) = (planes(&pa[..4]), planes(&pa[4..]));
-                let (b0, b1) = (planes(&pb[..4]), planes(&pb[4..]));
-                // Per channel: left of a + right of a + left of b + right of b.
-                let s: [m128; 3] = std::array::from_fn(|c| {
-                    shuffle_abi_f32_all_m128::<EVEN>(a0[c], a1[c])
-                        + shuffle_abi_f32_all_m128::<ODD>(a0[c], a1[c])
-                        + shuffle_abi_f32_all_m128::<EVEN>(b0[c], b1[c])
-                        + shuffle_abi_f32_all_m128::<ODD>(b0[c], b1[c])
-                });
-                let [r, g, bl] = s.map(|v| v * quarter);
-                ob.copy_from_slice(&(b_r * r - b_g * g + b_b * bl).to_array());
-                or.copy_from_slice(&(b_b * r - r_g * g - r_b * bl).to_array());
+                let two = |p: &[Rgb]| [planes(&p[..4]), planes(&p[4..])];
+                let (b4, r4) = chr.of(&two(pa), &two(pb));
+                ob.copy_from_slice(&b4);
+                or.copy_from_slice(&r4);
             }
             n
         }
@@ -738,6 +840,16 @@ mod colour {
         }
 
         pub(super) fn chroma(_: &mut [f32], _: &mut [f32], _: &[Rgb], _: &[Rgb]) -> usize {
+            0
+        }
+
+        pub(super) fn rows(
+            _: [&mut [f32]; 2],
+            _: (&mut [f32], &mut [f32]),
+            _: [&[Rgb]; 2],
+            _: [&[i8]; 2],
+            _: f32,
+        ) -> usize {
             0
         }
     }
@@ -944,7 +1056,7 @@ mod tests {
     #[test]
     fn colour_conversion_gives_the_same_bits_on_every_path() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-        for n in [0, 1, 3, 4, 7, 8, 9, 16, 31, 300] {
+        for n in [0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 300, 301] {
             let px = awkward_rows(&mut rng, n);
             let noise: Vec<i8> = (0..n).map(|_| rng.random_range(-8..=8)).collect();
             let (mut fast, mut plain) = (vec![0.0f32; n], vec![1.0f32; n]);
@@ -961,6 +1073,32 @@ mod tests {
             colour::scalar::chroma(&mut pcb, &mut pcr, &px[..2 * m], &below[..2 * m]);
             assert_eq!(bits(&cb), bits(&pcb), "Cb of {m} squares");
             assert_eq!(bits(&cr), bits(&pcr), "Cr of {m} squares");
+
+            // Both rows and their squares at once: the same bits again.
+            let below_noise: Vec<i8> = (0..n).map(|_| rng.random_range(-8..=8)).collect();
+            let (mut ya, mut yb) = (vec![0.0f32; n], vec![0.0f32; n]);
+            let (mut rcb, mut rcr) = (vec![0.0f32; m], vec![0.0f32; m]);
+            colour::rows(
+                [&mut ya, &mut yb],
+                (&mut rcb, &mut rcr),
+                [&px, &below],
+                [&noise, &below_noise],
+                0.375,
+            );
+            let mut pyb = vec![1.0f32; n];
+            colour::scalar::luma(&mut pyb, &below, &below_noise, 0.375);
+            assert_eq!(bits(&ya), bits(&plain), "upper luma of {n} pixels");
+            assert_eq!(bits(&yb), bits(&pyb), "lower luma of {n} pixels");
+            assert_eq!(
+                bits(&rcb),
+                bits(&pcb),
+                "Cb of {m} squares, two rows at once"
+            );
+            assert_eq!(
+                bits(&rcr),
+                bits(&pcr),
+                "Cr of {m} squares, two rows at once"
+            );
             assert!(cb.iter().chain(&cr).chain(&fast).all(|v| v.is_finite()));
         }
     }
