@@ -489,9 +489,9 @@ fn scan(c: &Canvas, seed: u64, grain: f32, quant: &Quant, sink: &mut impl Sink, 
     // Luma grain: successive windows of the shared grain table (±`grain`).
     let g = grain_table();
     let k = grain.clamp(0.0, 8.0) / 8.0;
-    let mut off = ((seed ^ (seed >> 32)) as usize) % (g.len() / 2);
-    let mut pred = [0i32; 3];
     let half = g.len() / 2;
+    let mut off = ((seed ^ (seed >> 32)) as usize) % half;
+    let mut pred = [0i32; 3];
     for my in 0..ph / 16 {
         // Each chroma row with its two luma rows: the chroma of a 2×2 square is the mean
         // of its four pixels, converted (an odd last column or row pairs with itself).
@@ -551,9 +551,9 @@ fn scan(c: &Canvas, seed: u64, grain: f32, quant: &Quant, sink: &mut impl Sink, 
                     std::array::from_fn(|i| 2.0 * (clamp255(pa[i]) + clamp255(pb[i])));
                 (ocb[hw - 1], ocr[hw - 1]) = colour::cb_cr(s);
             }
-            let (lb, lr) = (ocb[hw - 1], ocr[hw - 1]);
-            ocb[hw..].fill(lb);
-            ocr[hw..].fill(lr);
+            let (last_cb, last_cr) = (ocb[hw - 1], ocr[hw - 1]);
+            ocb[hw..].fill(last_cb);
+            ocr[hw..].fill(last_cr);
         }
         // Every 16×16 unit of the stripe: four luma blocks, then Cb, then Cr.
         for mx in 0..pw / 16 {
