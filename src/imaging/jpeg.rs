@@ -644,6 +644,7 @@ mod colour {
         );
     }
 
+    /// The conversions one pixel at a time, for the tests to hold the SSE paths to.
     #[cfg(test)]
     pub(super) mod scalar {
         use super::*;
@@ -666,6 +667,7 @@ mod colour {
         }
     }
 
+    /// The SSE kernels: each does the leading whole groups of pixels and says how many.
     #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
     mod simd {
         use super::Rgb;
@@ -831,6 +833,7 @@ mod colour {
         }
     }
 
+    /// Without SSE the kernels do nothing, and the callers' one-pixel loops do it all.
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
     mod simd {
         use super::Rgb;
