@@ -604,23 +604,19 @@ mod colour {
     /// `out[i]` = the luma of `px[i]` with grain `noise[i] · k` (all three the same length).
     pub(super) fn luma(out: &mut [f32], px: &[Rgb], noise: &[i8], k: f32) {
         let done = simd::luma(out, px, noise, k);
-        for ((o, &p), &n) in out[done..].iter_mut().zip(&px[done..]).zip(&noise[done..]) {
-            *o = luma1(p, n, k);
-        }
+        scalar::luma(&mut out[done..], &px[done..], &noise[done..], k);
     }
 
     /// `cb[i]`, `cr[i]` = the chroma of the square `a[2i], a[2i + 1]` over `b[2i], b[2i + 1]`
     /// (`a` and `b` twice as long as `cb` and `cr`).
     pub(super) fn chroma(cb: &mut [f32], cr: &mut [f32], a: &[Rgb], b: &[Rgb]) {
         let done = simd::chroma(cb, cr, a, b);
-        for (((ob, or), pa), pb) in cb[done..]
-            .iter_mut()
-            .zip(&mut cr[done..])
-            .zip(a[2 * done..].chunks_exact(2))
-            .zip(b[2 * done..].chunks_exact(2))
-        {
-            (*ob, *or) = square(pa, pb);
-        }
+        scalar::chroma(
+            &mut cb[done..],
+            &mut cr[done..],
+            &a[2 * done..],
+            &b[2 * done..],
+        );
     }
 
     /// Two rows at once: the luma of `a` and of `b` (with their grain) and the chroma of
@@ -644,8 +640,8 @@ mod colour {
         );
     }
 
-    /// The conversions one pixel at a time, for the tests to hold the SSE paths to.
-    #[cfg(test)]
+    /// The conversions one pixel at a time: what the SSE kernels leave over (all of it
+    /// without SSE), and what the tests hold those kernels to.
     pub(super) mod scalar {
         use super::*;
 
@@ -833,7 +829,7 @@ mod colour {
         }
     }
 
-    /// Without SSE the kernels do nothing, and the callers' one-pixel loops do it all.
+    /// Without SSE the kernels do nothing, and [`scalar`](super::scalar) does it all.
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
     mod simd {
         use super::Rgb;
